@@ -1,0 +1,149 @@
+import type { DescMethod } from "@bufbuild/protobuf";
+import { getOption, hasOption } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { type Policy, policy as policyExtension, Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  type JSONWebKeySet,
+  type JWTPayload,
+  errors as joseErrors,
+  jwtVerify,
+} from "jose";
+import { ownerScopeKey, type Principal, principalKey } from "./context.ts";
+
+/** Algorithms identidade may sign with; anything else (notably `none` and HS*) is rejected. */
+export const ACCEPTED_ALGORITHMS = ["EdDSA", "RS256"];
+
+/** Services run by the platform itself, open to every caller (never routed by the edge). */
+const PLATFORM_SERVICES = new Set([
+  "grpc.health.v1.Health",
+  "grpc.reflection.v1.ServerReflection",
+  "grpc.reflection.v1alpha.ServerReflection",
+]);
+
+export interface TokenVerifierOptions {
+  issuer: string;
+  audience: string;
+  /** Remote JWKS (identidade's); cached, refetched when a token names an unknown `kid`. */
+  jwksUrl?: URL;
+  /** A fixed key set, for identidade verifying its own tokens and for tests. */
+  jwks?: JSONWebKeySet;
+}
+
+export type TokenVerifier = (token: string) => Promise<Principal>;
+
+export function roleFromName(name: string): Role | undefined {
+  const value = (Role as unknown as Record<string, number>)[name];
+  return typeof value === "number" && value !== Role.UNSPECIFIED ? (value as Role) : undefined;
+}
+
+export function roleName(role: Role): string {
+  return Role[role];
+}
+
+export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
+  const keys = options.jwks
+    ? createLocalJWKSet(options.jwks)
+    : options.jwksUrl
+      ? createRemoteJWKSet(options.jwksUrl, { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 })
+      : undefined;
+  if (!keys) throw new Error("token verifier needs jwksUrl or jwks");
+  return async (token) => {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, keys, {
+        issuer: options.issuer,
+        audience: options.audience,
+        algorithms: ACCEPTED_ALGORITHMS,
+        requiredClaims: ["sub", "exp", "iat"],
+        clockTolerance: 5,
+      }));
+    } catch (error) {
+      // A key set we cannot fetch is our outage, not the caller's fault.
+      if (error instanceof joseErrors.JWKSTimeout || !(error instanceof joseErrors.JOSEError)) {
+        throw new ConnectError("cannot verify the access token now", Code.Unavailable);
+      }
+      throw new ConnectError("invalid or expired access token", Code.Unauthenticated);
+    }
+    return principalFromClaims(payload);
+  };
+}
+
+function principalFromClaims(payload: JWTPayload): Principal {
+  const rawRoles = Array.isArray(payload.roles) ? payload.roles : [];
+  const roles = rawRoles.flatMap((name) => {
+    const role = typeof name === "string" ? roleFromName(name) : undefined;
+    return role === undefined ? [] : [role];
+  });
+  const principal: Principal = { subject: String(payload.sub), roles };
+  if (typeof payload.cid === "string") principal.consorciadoId = payload.cid;
+  if (typeof payload.jti === "string") principal.tokenId = payload.jti;
+  if (typeof payload.username === "string") principal.username = payload.username;
+  return principal;
+}
+
+export function methodPolicy(method: DescMethod): Policy | undefined {
+  return hasOption(method, policyExtension) ? getOption(method, policyExtension) : undefined;
+}
+
+function bearerToken(header: string | null): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  return match?.[1];
+}
+
+/**
+ * Authentication: verifies the bearer token of every call to a non-public RPC and
+ * stores the principal. An RPC without a policy is denied here, before anything else.
+ */
+export function createAuthenticationInterceptor(verify: TokenVerifier): Interceptor {
+  return (next) => async (req) => {
+    if (PLATFORM_SERVICES.has(req.service.typeName)) return next(req);
+    const policy = methodPolicy(req.method);
+    if (!policy) throw denied(`${req.method.name} has no authorization policy`);
+    const token = bearerToken(req.header.get("authorization"));
+    if (policy.public) {
+      if (token) req.contextValues.set(principalKey, await verify(token).catch(() => undefined));
+      return next(req);
+    }
+    if (!token) throw new ConnectError("authentication required", Code.Unauthenticated);
+    req.contextValues.set(principalKey, await verify(token));
+    return next(req);
+  };
+}
+
+/**
+ * Authorization from the contract's policy: a role in `roles` allows everything;
+ * a role in `owner_roles` allows only the caller's own resources.
+ */
+export function createAuthorizationInterceptor(): Interceptor {
+  return (next) => async (req) => {
+    if (PLATFORM_SERVICES.has(req.service.typeName)) return next(req);
+    const policy = methodPolicy(req.method);
+    if (!policy) throw denied(`${req.method.name} has no authorization policy`);
+    if (policy.public) return next(req);
+    const principal = req.contextValues.get(principalKey);
+    if (!principal) throw new ConnectError("authentication required", Code.Unauthenticated);
+    if (principal.roles.some((role) => policy.roles.includes(role))) return next(req);
+    if (principal.roles.some((role) => policy.ownerRoles.includes(role)) && principal.consorciadoId) {
+      if (policy.ownerField && req.stream === false) {
+        const owner = ownerFieldValue(req.message, policy.ownerField);
+        if (owner !== principal.consorciadoId) throw denied();
+      }
+      req.contextValues.set(ownerScopeKey, { consorciadoId: principal.consorciadoId });
+      return next(req);
+    }
+    throw denied();
+  };
+}
+
+function ownerFieldValue(message: unknown, protoField: string): unknown {
+  const localName = protoField.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  return (message as Record<string, unknown>)[localName];
+}
+
+// Thrown outside the error-mapping interceptor, so these are statuses already.
+function denied(message = "permission denied"): ConnectError {
+  return new ConnectError(message, Code.PermissionDenied);
+}

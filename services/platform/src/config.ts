@@ -1,0 +1,59 @@
+import { z } from "zod";
+import { SERVICE_PORTS, type ServiceName } from "./catalog.ts";
+
+/** Settings every service reads from its environment. */
+export const platformEnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  HOST: z.string().default("0.0.0.0"),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+  AMQP_URL: z.url({ protocol: /^amqps?$/ }).optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  JWKS_URL: z.url().default("http://127.0.0.1:7001/.well-known/jwks.json"),
+  JWT_ISSUER: z.string().min(1).default("consorcio-identidade"),
+  JWT_AUDIENCE: z.string().min(1).default("consorcio"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** Apply pending migrations at start (local modes); in Kubernetes a hook Job runs `migrate`. */
+  MIGRATE_ON_START: z.stringbool().default(false),
+  EVENTS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
+  EVENTS_RETRY_DELAY_MS: z.coerce.number().int().min(1).default(1000),
+});
+
+export type PlatformConfig = z.infer<typeof platformEnvSchema> & { service: string; port: number };
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; a bad value stops start-up with every problem listed. */
+export function loadConfig<S extends z.ZodObject>(
+  service: string,
+  env: Record<string, string | undefined>,
+  extra?: S,
+): PlatformConfig & (S extends z.ZodObject ? z.infer<S> : object) {
+  const schema = extra ? platformEnvSchema.extend(extra.shape) : platformEnvSchema;
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map(
+      (issue) => `  ${issue.path.join(".") || "(env)"}: ${issue.message}`,
+    );
+    throw new ConfigError(`invalid configuration for ${service}:\n${lines.join("\n")}`);
+  }
+  const parsed = result.data as z.infer<typeof platformEnvSchema>;
+  const port = parsed.PORT ?? SERVICE_PORTS[service as ServiceName];
+  if (port === undefined) throw new ConfigError(`invalid configuration for ${service}:\n  PORT: required`);
+  return {
+    ...result.data,
+    service,
+    port,
+  } as PlatformConfig & (S extends z.ZodObject ? z.infer<S> : object);
+}
+
+/** Entry points call this first: type stripping and the APIs we use need Node 24. */
+export function requireNode24(): void {
+  const major = Number(process.versions.node.split(".")[0]);
+  if (major < 24) {
+    console.error(
+      `consorcio: Node.js 24 or newer is required, this is ${process.versions.node}. Use "npm start".`,
+    );
+    process.exit(1);
+  }
+}

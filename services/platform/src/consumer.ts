@@ -1,0 +1,59 @@
+import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import type { IncomingMessage, MessageHandler } from "./bus.ts";
+import type { Database } from "./db.ts";
+import type { Logger } from "./logging.ts";
+
+/** Handles one event type inside the consumer's transaction. */
+export interface EventHandler<Desc extends DescMessage = DescMessage> {
+  schema: Desc;
+  handle(em: EntityManager, event: MessageShape<Desc>, message: IncomingMessage): Promise<void>;
+}
+
+export function on<Desc extends DescMessage>(
+  schema: Desc,
+  handle: (em: EntityManager, event: MessageShape<Desc>, message: IncomingMessage) => Promise<void>,
+): EventHandler {
+  return { schema, handle } as unknown as EventHandler;
+}
+
+export interface ConsumerDefinition {
+  /** Durable queue, `<service>.queue` by convention. */
+  queue: string;
+  /** Event handlers by type; also the queue's bindings unless `bindAll`. */
+  handlers: readonly EventHandler[];
+  /** Bind `#` and hand events with no typed handler to `fallback` (auditoria). */
+  bindAll?: boolean;
+  fallback?: (em: EntityManager, message: IncomingMessage) => Promise<void>;
+}
+
+/**
+ * Wraps handlers with the inbox: the message id is recorded in the same
+ * transaction as the effect, so a redelivered message has no second effect, and
+ * the bus acks only after that transaction committed.
+ */
+export function inboxHandler(db: Database, definition: ConsumerDefinition, logger: Logger): MessageHandler {
+  const byType = new Map(definition.handlers.map((handler) => [handler.schema.typeName, handler]));
+  return async (message) => {
+    if (!message.id) {
+      logger.error({ queue: definition.queue, type: message.type }, "message without id discarded");
+      return;
+    }
+    const handler = byType.get(message.type);
+    if (!handler && !definition.fallback) return;
+    await db.fork().transactional(async (em) => {
+      const inserted = await em.execute<{ message_id: string }[]>(
+        `insert into platform_inbox (consumer, message_id, event_type) values (?, ?, ?)
+         on conflict do nothing returning message_id`,
+        [definition.queue, message.id, message.type],
+      );
+      if (inserted.length === 0) return; // already applied
+      if (handler) await handler.handle(em, fromBinary(handler.schema, message.body), message);
+      else await definition.fallback?.(em, message);
+    });
+  };
+}
+
+export function consumerBindings(definition: ConsumerDefinition): string[] {
+  return definition.bindAll ? ["#"] : definition.handlers.map((handler) => handler.schema.typeName);
+}

@@ -1,0 +1,150 @@
+import { defineEntity, p } from "@mikro-orm/core";
+import { Migration, Migrator } from "@mikro-orm/migrations";
+import { type EntityManager, MikroORM } from "@mikro-orm/postgresql";
+import type { Logger } from "./logging.ts";
+
+/** A migration of a service: a stable name and the class that applies it. */
+export interface MigrationEntry {
+  name: string;
+  class: new (...args: ConstructorParameters<typeof Migration>) => Migration;
+}
+
+/** Outgoing events, written in the same transaction as the change they report. */
+export const OutboxMessage = defineEntity({
+  name: "OutboxMessage",
+  tableName: "platform_outbox",
+  properties: {
+    id: p.uuid().primary(),
+    eventType: p.string(),
+    routingKey: p.string(),
+    payload: p.blob(),
+    headers: p.json<Record<string, string>>(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    publishedAt: p.datetime().nullable(),
+    attempts: p.integer().default(0),
+    nextAttemptAt: p.datetime().onCreate(() => new Date()),
+    lastError: p.text().nullable(),
+  },
+});
+
+/** Messages a consumer has applied; the key makes redelivery a no-op. */
+export const InboxMessage = defineEntity({
+  name: "InboxMessage",
+  tableName: "platform_inbox",
+  properties: {
+    consumer: p.string().primary(),
+    messageId: p.string().primary(),
+    eventType: p.string(),
+    processedAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+
+/** First response of a mutating RPC per request id, replayed on retries. */
+export const IdempotencyRecord = defineEntity({
+  name: "IdempotencyRecord",
+  tableName: "platform_idempotency",
+  properties: {
+    method: p.string().primary(),
+    scope: p.string().primary(),
+    requestId: p.string().primary(),
+    requestHash: p.blob(),
+    response: p.blob(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+
+export const platformEntities = [OutboxMessage, InboxMessage, IdempotencyRecord];
+
+class PlatformTables extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create table platform_outbox (
+      id uuid primary key,
+      event_type text not null,
+      routing_key text not null,
+      payload bytea not null,
+      headers jsonb not null,
+      created_at timestamptz not null default now(),
+      published_at timestamptz null,
+      attempts int not null default 0,
+      next_attempt_at timestamptz not null default now(),
+      last_error text null)`);
+    this.addSql(
+      "create index platform_outbox_pending on platform_outbox (next_attempt_at) where published_at is null",
+    );
+    this.addSql(`create table platform_inbox (
+      consumer text not null,
+      message_id text not null,
+      event_type text not null,
+      processed_at timestamptz not null default now(),
+      primary key (consumer, message_id))`);
+    this.addSql(`create table platform_idempotency (
+      method text not null,
+      scope text not null,
+      request_id text not null,
+      request_hash bytea not null,
+      response bytea not null,
+      created_at timestamptz not null default now(),
+      primary key (method, scope, request_id))`);
+  }
+}
+
+/** Every service's first migration: the outbox, inbox and idempotency tables. */
+export const platformMigration: MigrationEntry = { name: "0000_platform", class: PlatformTables };
+
+export interface DatabaseOptions {
+  url: string;
+  entities: readonly unknown[];
+  migrations: readonly MigrationEntry[];
+  logger: Logger;
+  poolMax?: number;
+}
+
+export interface Database {
+  orm: MikroORM;
+  /** A fresh EntityManager: one per RPC and per message. */
+  fork(): EntityManager;
+  migrate(): Promise<string[]>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Opens (and checks) the service's database. Fails at start when unreachable. */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const orm = await MikroORM.init({
+    clientUrl: options.url,
+    entities: [...platformEntities, ...(options.entities as typeof platformEntities)],
+    extensions: [Migrator],
+    migrations: {
+      migrationsList: [platformMigration, ...options.migrations],
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      tableName: "platform_migrations",
+      silent: true,
+    },
+    pool: { min: 0, max: options.poolMax ?? 10 },
+    allowGlobalContext: false,
+    debug: false,
+    ensureDatabase: false,
+  });
+  await orm.connect();
+  const check = await orm.checkConnection();
+  if (!check.ok) {
+    await orm.close(true);
+    throw new Error(`database unreachable: ${check.reason}`);
+  }
+  return {
+    orm,
+    fork: () => orm.em.fork(),
+    async migrate() {
+      const applied = await orm.migrator.up();
+      const names = applied.map((m) => m.name);
+      if (names.length > 0) options.logger.info({ migrations: names }, "migrations applied");
+      return names;
+    },
+    async ping() {
+      return (await orm.checkConnection()).ok;
+    },
+    close: () => orm.close(true),
+  };
+}

@@ -1,0 +1,127 @@
+import { create } from "@bufbuild/protobuf";
+import {
+  FieldPathElementSchema,
+  FieldPathSchema,
+  ViolationSchema,
+  ViolationsSchema,
+} from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { createValidateInterceptor } from "@connectrpc/validate";
+import { OptimisticLockError, UniqueConstraintViolationException } from "@mikro-orm/core";
+import { uuidv7 } from "uuidv7";
+import {
+  createAuthenticationInterceptor,
+  createAuthorizationInterceptor,
+  type TokenVerifier,
+} from "./auth.ts";
+import { principalKey, requestContextKey } from "./context.ts";
+import { DomainError, InvalidArgumentError } from "./errors.ts";
+import type { Logger } from "./logging.ts";
+
+const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Request id, correlation id and trace context: taken from headers when sane, made otherwise. */
+export function createRequestContextInterceptor(): Interceptor {
+  return (next) => async (req) => {
+    const incoming = req.header.get("x-request-id");
+    const requestId = incoming && ID_PATTERN.test(incoming) ? incoming : uuidv7();
+    const correlation = req.header.get("x-correlation-id");
+    const traceparent = req.header.get("traceparent") ?? undefined;
+    const forwarded = req.header.get("x-forwarded-for")?.split(",")[0]?.trim();
+    req.contextValues.set(requestContextKey, {
+      requestId,
+      correlationId: correlation && ID_PATTERN.test(correlation) ? correlation : requestId,
+      ...(traceparent ? { traceparent } : {}),
+      ...(forwarded ? { clientIp: forwarded } : {}),
+    });
+    const res = await next(req);
+    res.header.set("x-request-id", requestId);
+    return res;
+  };
+}
+
+/** One log line per call: method, caller, outcome and duration. Messages are never logged. */
+export function createLoggingInterceptor(logger: Logger): Interceptor {
+  return (next) => async (req) => {
+    const started = performance.now();
+    const context = req.contextValues.get(requestContextKey);
+    const fields = () => ({
+      method: `${req.service.typeName}/${req.method.name}`,
+      requestId: context?.requestId,
+      correlationId: context?.correlationId,
+      subject: req.contextValues.get(principalKey)?.subject,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    });
+    try {
+      const res = await next(req);
+      if (logger.isLevelEnabled("debug")) logger.debug({ ...fields(), code: "ok" }, "rpc");
+      return res;
+    } catch (error) {
+      const connectError = ConnectError.from(error);
+      const level =
+        connectError.code === Code.Internal || connectError.code === Code.Unknown ? "error" : "info";
+      logger[level]({ ...fields(), code: Code[connectError.code] }, "rpc failed");
+      throw error;
+    }
+  };
+}
+
+/** Domain and database errors become statuses; anything unexpected becomes a bare Internal. */
+export function createErrorMappingInterceptor(logger: Logger): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (error) {
+      throw toConnectError(error, () => {
+        const context = req.contextValues.get(requestContextKey);
+        logger.error(
+          { err: error, requestId: context?.requestId, method: req.method.name },
+          "unexpected error",
+        );
+        return context?.requestId;
+      });
+    }
+  };
+}
+
+export function toConnectError(
+  error: unknown,
+  onUnexpected: () => string | undefined = () => undefined,
+): ConnectError {
+  if (error instanceof ConnectError) return error;
+  if (error instanceof InvalidArgumentError) {
+    const violations = create(ViolationsSchema, {
+      violations: error.violations.map((v) =>
+        create(ViolationSchema, {
+          field: create(FieldPathSchema, {
+            elements: v.field.split(".").map((fieldName) => create(FieldPathElementSchema, { fieldName })),
+          }),
+          ruleId: v.ruleId ?? "",
+          message: v.message,
+        }),
+      ),
+    });
+    return new ConnectError(error.message, error.code, undefined, [
+      { desc: ViolationsSchema, value: violations },
+    ]);
+  }
+  if (error instanceof DomainError) return new ConnectError(error.message, error.code);
+  if (error instanceof UniqueConstraintViolationException)
+    return new ConnectError("resource already exists", Code.AlreadyExists);
+  if (error instanceof OptimisticLockError)
+    return new ConnectError("concurrent modification, retry", Code.Aborted);
+  const requestId = onUnexpected();
+  return new ConnectError(`internal error${requestId ? ` (request ${requestId})` : ""}`, Code.Internal);
+}
+
+/** The platform's chain, outermost first (DESIGN.md §5). */
+export function platformInterceptors(options: { logger: Logger; verifyToken: TokenVerifier }): Interceptor[] {
+  return [
+    createRequestContextInterceptor(),
+    createLoggingInterceptor(options.logger),
+    createAuthenticationInterceptor(options.verifyToken),
+    createAuthorizationInterceptor(),
+    createValidateInterceptor(),
+    createErrorMappingInterceptor(options.logger),
+  ];
+}

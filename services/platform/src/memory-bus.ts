@@ -1,0 +1,94 @@
+import {
+  deadLetterQueue,
+  type EventBus,
+  type IncomingMessage,
+  type OutgoingMessage,
+  retryDelay,
+  type SubscriptionOptions,
+  topicMatches,
+} from "./bus.ts";
+import type { Logger } from "./logging.ts";
+
+interface Queue {
+  options: SubscriptionOptions;
+  /** Deliveries run one at a time per queue, like a prefetch of 1. */
+  tail: Promise<void>;
+}
+
+/**
+ * In-process event bus for the embedded mode (`npm start`): the same topic
+ * routing, retries and dead-lettering as RabbitMQ, without durability across a
+ * process restart (the outbox still holds what was not yet published).
+ */
+export function createMemoryBus(logger: Logger): EventBus {
+  const queues = new Map<string, Queue>();
+  const deadLetters = new Map<string, IncomingMessage[]>();
+  const timers = new Set<NodeJS.Timeout>();
+  let closed = false;
+
+  const deliver = (queue: Queue, message: IncomingMessage): void => {
+    queue.tail = queue.tail.then(async () => {
+      if (closed) return;
+      try {
+        await queue.options.handler(message);
+      } catch (error) {
+        const { maxAttempts } = queue.options;
+        if (message.attempt >= maxAttempts) {
+          logger.error(
+            { err: error, queue: queue.options.queue, messageId: message.id },
+            "message dead-lettered",
+          );
+          const dlq = deadLetterQueue(queue.options.queue);
+          deadLetters.set(dlq, [...(deadLetters.get(dlq) ?? []), message]);
+          return;
+        }
+        logger.warn(
+          { err: error, queue: queue.options.queue, attempt: message.attempt },
+          "message retry scheduled",
+        );
+        const timer = setTimeout(
+          () => {
+            timers.delete(timer);
+            deliver(queue, { ...message, attempt: message.attempt + 1 });
+          },
+          retryDelay(queue.options, message.attempt),
+        );
+        timers.add(timer);
+      }
+    });
+  };
+
+  return {
+    async publish(messages: readonly OutgoingMessage[]) {
+      if (closed) throw new Error("event bus closed");
+      for (const message of messages) {
+        for (const queue of queues.values()) {
+          if (queue.options.bindings.some((pattern) => topicMatches(pattern, message.routingKey))) {
+            deliver(queue, {
+              ...message,
+              body: message.body.slice(),
+              headers: { ...message.headers },
+              attempt: 1,
+            });
+          }
+        }
+      }
+    },
+    async subscribe(options) {
+      if (queues.has(options.queue)) throw new Error(`queue ${options.queue} already has a consumer`);
+      queues.set(options.queue, { options, tail: Promise.resolve() });
+    },
+    async takeDeadLetters(queue, max = 100) {
+      const dlq = deadLetterQueue(queue);
+      const all = deadLetters.get(dlq) ?? [];
+      deadLetters.set(dlq, all.slice(max));
+      return all.slice(0, max);
+    },
+    healthy: () => !closed,
+    async close() {
+      closed = true;
+      for (const timer of timers) clearTimeout(timer);
+      await Promise.all([...queues.values()].map((queue) => queue.tail));
+    },
+  };
+}

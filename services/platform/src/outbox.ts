@@ -1,0 +1,194 @@
+import { type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { uuidv7 } from "uuidv7";
+import type { EventBus, OutgoingMessage } from "./bus.ts";
+import { type Database, OutboxMessage } from "./db.ts";
+import type { Logger } from "./logging.ts";
+
+export interface EventMeta {
+  correlationId?: string | undefined;
+  traceparent?: string | undefined;
+  /** Who caused it (a subject id, never a name). */
+  actor?: string | undefined;
+}
+
+/**
+ * Records an event in the outbox of the transaction `em` belongs to: it is
+ * published if and only if that transaction commits.
+ */
+export function enqueueEvent<Desc extends DescMessage>(
+  em: EntityManager,
+  schema: Desc,
+  event: MessageShape<Desc>,
+  meta: EventMeta = {},
+): string {
+  const id = uuidv7();
+  const headers: Record<string, string> = {};
+  if (meta.correlationId) headers["correlation-id"] = meta.correlationId;
+  if (meta.traceparent) headers.traceparent = meta.traceparent;
+  if (meta.actor) headers.actor = meta.actor;
+  em.create(OutboxMessage, {
+    id,
+    eventType: schema.typeName,
+    routingKey: schema.typeName,
+    payload: Buffer.from(toBinary(schema, event)),
+    headers,
+    attempts: 0,
+    publishedAt: null,
+    lastError: null,
+  });
+  return id;
+}
+
+interface OutboxRow {
+  id: string;
+  event_type: string;
+  routing_key: string;
+  payload: Buffer;
+  headers: Record<string, string>;
+  created_at: Date;
+  attempts: number;
+}
+
+export interface OutboxRelay {
+  /** Look for pending rows now (called after a local commit). */
+  wake(): void;
+  /** Publishes what is pending once; returns how many rows were published. */
+  drain(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface OutboxRelayOptions {
+  db: Database;
+  bus: EventBus;
+  logger: Logger;
+  batchSize?: number;
+  /** Poll period when idle: other replicas' commits are seen this late at most. */
+  pollMs?: number;
+  /** Back-off cap after broker failures. */
+  maxBackoffMs?: number;
+  /** Published rows older than this are deleted. */
+  retentionHours?: number;
+}
+
+/**
+ * Publishes committed outbox rows with publisher confirms. Rows are claimed with
+ * FOR UPDATE SKIP LOCKED so replicas share the work; a row is marked published
+ * only after the broker confirmed it, so a crash in between publishes it again
+ * (consumers deduplicate by message id).
+ */
+export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const { db, bus, logger } = options;
+  const batchSize = options.batchSize ?? 200;
+  const pollMs = options.pollMs ?? 250;
+  const maxBackoffMs = options.maxBackoffMs ?? 10_000;
+  const retentionMs = (options.retentionHours ?? 24 * 7) * 3_600_000;
+  let stopped = false;
+  let failures = 0;
+  let wakeUp: (() => void) | undefined;
+  let lastCleanup = 0;
+
+  /** Publishes one batch; a broker failure is recorded on the rows (committed) and rethrown after. */
+  const publishBatch = async (): Promise<number> => {
+    const em = db.fork();
+    const outcome = await em.transactional(async (tx) => {
+      const rows = await tx.execute<OutboxRow[]>(
+        `select id, event_type, routing_key, payload, headers, created_at, attempts
+           from platform_outbox
+          where published_at is null and next_attempt_at <= now()
+          order by created_at, id
+          limit ? for update skip locked`,
+        [batchSize],
+      );
+      if (rows.length === 0) return { published: 0 };
+      const messages: OutgoingMessage[] = rows.map((row) => ({
+        id: row.id,
+        type: row.event_type,
+        routingKey: row.routing_key,
+        body: new Uint8Array(row.payload),
+        headers: row.headers,
+        timestamp: new Date(row.created_at),
+      }));
+      // A Postgres array literal: uuids need no quoting.
+      const ids = `{${rows.map((row) => row.id).join(",")}}`;
+      try {
+        await bus.publish(messages);
+      } catch (error) {
+        const delayMs = Math.min(maxBackoffMs, 200 * 2 ** Math.min(failures, 10));
+        await tx.execute(
+          `update platform_outbox
+              set attempts = attempts + 1, last_error = ?, next_attempt_at = now() + (? * interval '1 millisecond')
+            where id = any(?::uuid[])`,
+          [String((error as Error).message ?? error).slice(0, 500), delayMs, ids],
+        );
+        return {
+          published: 0,
+          failure: Object.assign(new Error("publish failed", { cause: error }), { delayMs }),
+        };
+      }
+      await tx.execute("update platform_outbox set published_at = now() where id = any(?::uuid[])", [ids]);
+      return { published: rows.length };
+    });
+    if ("failure" in outcome) throw outcome.failure;
+    return outcome.published;
+  };
+
+  const drain = async (): Promise<number> => {
+    let total = 0;
+    for (;;) {
+      const published = await publishBatch();
+      total += published;
+      if (published < batchSize) return total;
+    }
+  };
+
+  const cleanup = async (): Promise<void> => {
+    if (Date.now() - lastCleanup < 3_600_000) return;
+    lastCleanup = Date.now();
+    await db
+      .fork()
+      .execute("delete from platform_outbox where published_at < now() - (? * interval '1 millisecond')", [
+        retentionMs,
+      ]);
+  };
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  const loop = (async () => {
+    while (!stopped) {
+      let waitMs = pollMs;
+      try {
+        await drain();
+        await cleanup();
+        failures = 0;
+      } catch (error) {
+        failures++;
+        waitMs =
+          (error as { delayMs?: number }).delayMs ??
+          Math.min(maxBackoffMs, 200 * 2 ** Math.min(failures, 10));
+        logger.warn(
+          { err: (error as Error).cause ?? error, retryInMs: waitMs },
+          "outbox relay could not publish",
+        );
+      }
+      if (!stopped) await sleep(waitMs);
+    }
+  })();
+
+  return {
+    wake: () => wakeUp?.(),
+    drain,
+    async stop() {
+      stopped = true;
+      wakeUp?.();
+      await loop;
+    },
+  };
+}

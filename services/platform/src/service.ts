@@ -1,0 +1,194 @@
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter } from "@connectrpc/connect";
+import type { z } from "zod";
+import { createTokenVerifier, type TokenVerifier } from "./auth.ts";
+import type { EventBus } from "./bus.ts";
+import { type Cache, createRedisCache } from "./cache.ts";
+import type { ServiceName } from "./catalog.ts";
+import { loadConfig, type PlatformConfig, requireNode24 } from "./config.ts";
+import { type ConsumerDefinition, consumerBindings, inboxHandler } from "./consumer.ts";
+import { type Database, type MigrationEntry, openDatabase } from "./db.ts";
+import { type HealthState, registerHealth } from "./health.ts";
+import { platformInterceptors } from "./interceptors.ts";
+import { createLogger, type Logger } from "./logging.ts";
+import { type OutboxRelay, startOutboxRelay } from "./outbox.ts";
+import { connectRabbitMqBus } from "./rabbitmq-bus.ts";
+import { registerReflection } from "./reflection.ts";
+import { type HttpRoute, type RunningServer, startServer } from "./server.ts";
+import { createTransactions, type Transactions } from "./unit-of-work.ts";
+
+/** Everything a service's routes, consumers and hooks may use. */
+export interface ServiceContext<Config extends PlatformConfig = PlatformConfig> {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  bus: EventBus;
+  cache: Cache;
+  relay: OutboxRelay;
+  tx: Transactions;
+  verifyToken: TokenVerifier;
+}
+
+/** A service, described once; the platform runs it standalone or embedded. */
+export interface ServiceDefinition<Env extends z.ZodObject = z.ZodObject> {
+  /** A catalog name; only the platform's own tests use others (with PORT set). */
+  name: ServiceName | (string & {});
+  /** Proto services served (for reflection and health). */
+  services: readonly DescService[];
+  /** Extra environment settings of this service. */
+  env?: Env;
+  entities: readonly unknown[];
+  migrations: readonly MigrationEntry[];
+  routes(router: ConnectRouter, context: ServiceContext<PlatformConfig & z.infer<Env>>): void;
+  consumers?(context: ServiceContext<PlatformConfig & z.infer<Env>>): readonly ConsumerDefinition[];
+  httpRoutes?(context: ServiceContext<PlatformConfig & z.infer<Env>>): Record<string, HttpRoute>;
+  /** The verifier of this service's own tokens (identidade); others use the JWKS. */
+  tokenVerifier?(context: Omit<ServiceContext<PlatformConfig & z.infer<Env>>, "verifyToken">): TokenVerifier;
+  /** Runs after migrations, before serving (bootstrap data). */
+  onStart?(context: ServiceContext<PlatformConfig & z.infer<Env>>): Promise<void>;
+}
+
+export interface RunOptions {
+  env: Record<string, string | undefined>;
+  /** Shared adapters of the embedded mode; otherwise built from AMQP_URL / REDIS_URL. */
+  bus?: EventBus;
+  cache?: Cache;
+  logger?: Logger;
+}
+
+export interface RunningService {
+  context: ServiceContext;
+  port: number;
+  url: string;
+  health: HealthState;
+  stop(): Promise<void>;
+}
+
+export async function runService(
+  definition: ServiceDefinition,
+  options: RunOptions,
+): Promise<RunningService> {
+  const config = loadConfig(definition.name, options.env, definition.env);
+  const logger = options.logger ?? createLogger({ service: definition.name, level: config.LOG_LEVEL });
+  const db = await openDatabase({
+    url: config.DATABASE_URL,
+    entities: definition.entities,
+    migrations: definition.migrations,
+    logger,
+  });
+  const owned: Array<() => Promise<void>> = [() => db.close()];
+  try {
+    if (config.MIGRATE_ON_START) await db.migrate();
+    const bus = options.bus ?? (await ownedBus(config, logger, owned));
+    const cache =
+      options.cache ??
+      (config.REDIS_URL
+        ? createRedisCache({ url: config.REDIS_URL, logger, prefix: `${definition.name}:` })
+        : undefined);
+    if (!cache) throw new Error("REDIS_URL is required when no shared cache is given");
+    if (!options.cache) owned.unshift(() => cache.close());
+    const relay = startOutboxRelay({ db, bus, logger });
+    owned.unshift(() => relay.stop());
+    const base = { config, logger, db, bus, cache, relay, tx: createTransactions(db, relay) };
+    const verifyToken =
+      definition.tokenVerifier?.(base) ??
+      createTokenVerifier({
+        jwksUrl: new URL(config.JWKS_URL),
+        issuer: config.JWT_ISSUER,
+        audience: config.JWT_AUDIENCE,
+      });
+    const context: ServiceContext = { ...base, verifyToken };
+
+    for (const consumer of definition.consumers?.(context) ?? []) {
+      await bus.subscribe({
+        queue: consumer.queue,
+        bindings: consumerBindings(consumer),
+        handler: inboxHandler(db, consumer, logger),
+        maxAttempts: config.EVENTS_MAX_ATTEMPTS,
+        retryDelayMs: config.EVENTS_RETRY_DELAY_MS,
+      });
+    }
+    await definition.onStart?.(context);
+
+    let health: HealthState | undefined;
+    const server: RunningServer = await startServer({
+      host: config.HOST,
+      port: config.port,
+      logger,
+      interceptors: platformInterceptors({ logger, verifyToken }),
+      httpRoutes: definition.httpRoutes?.(context) ?? {},
+      routes(router) {
+        definition.routes(router, context);
+        health = registerHealth(router, {
+          services: definition.services.map((service) => service.typeName),
+          required: { database: () => db.ping(), broker: async () => bus.healthy() },
+          optional: { cache: () => cache.healthy() },
+        });
+        registerReflection(router, definition.services);
+      },
+    });
+    logger.info({ port: server.port }, `${definition.name} listening`);
+    const healthState = health as unknown as HealthState;
+    let stopping: Promise<void> | undefined;
+    return {
+      context,
+      port: server.port,
+      url: `http://127.0.0.1:${server.port}`,
+      health: healthState,
+      stop() {
+        stopping ??= (async () => {
+          healthState.shutDown();
+          await server.close(config.SHUTDOWN_TIMEOUT_MS);
+          for (const close of owned)
+            await close().catch((error) => logger.warn({ err: error }, "close failed"));
+          logger.info(`${definition.name} stopped`);
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    for (const close of owned) await close().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function ownedBus(
+  config: PlatformConfig,
+  logger: Logger,
+  owned: Array<() => Promise<void>>,
+): Promise<EventBus> {
+  if (!config.AMQP_URL) throw new Error("AMQP_URL is required when no shared event bus is given");
+  const bus = await connectRabbitMqBus({ url: config.AMQP_URL, logger });
+  owned.unshift(() => bus.close());
+  return bus;
+}
+
+/**
+ * Entry point of a service process: `main.ts migrate` applies migrations and
+ * exits; otherwise it serves until SIGTERM/SIGINT, then drains and stops.
+ */
+export async function runStandalone(definition: ServiceDefinition): Promise<void> {
+  requireNode24();
+  if (process.argv.includes("migrate")) {
+    const config = loadConfig(definition.name, process.env, definition.env);
+    const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
+    const db = await openDatabase({
+      url: config.DATABASE_URL,
+      entities: definition.entities,
+      migrations: definition.migrations,
+      logger,
+    });
+    await db.migrate();
+    await db.close();
+    return;
+  }
+  const running = await runService(definition, { env: process.env });
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      running.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+}

@@ -1,0 +1,119 @@
+// Helpers for the services' own tests: real servers, fresh databases, test tokens.
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { promisify } from "node:util";
+import type { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
+import amqp from "amqplib";
+import { exportJWK, generateKeyPair, type JSONWebKeySet, SignJWT } from "jose";
+import pg from "pg";
+import { roleName } from "./auth.ts";
+
+/** Where the tests find the real servers; `.ci/run` and `npm run infra:up` start them. */
+export const testServers = {
+  adminDatabaseUrl: process.env.TEST_DATABASE_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
+  amqpUrl: process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672",
+  redisUrl: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
+};
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  /** Runs SQL as the superuser against the test database (tampering, inspection). */
+  query<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<T[]>;
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty database per test file. */
+export async function createTestDatabase(prefix = "test"): Promise<TestDatabase> {
+  const name = `${prefix}_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  const admin = new pg.Client({ connectionString: testServers.adminDatabaseUrl });
+  await admin.connect();
+  await admin.query(`create database "${name}"`);
+  await admin.end();
+  const url = new URL(testServers.adminDatabaseUrl);
+  url.pathname = `/${name}`;
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  return {
+    url: url.toString(),
+    name,
+    async query(sql, params) {
+      return (await pool.query(sql, params)).rows;
+    },
+    async drop() {
+      await pool.end();
+      const client = new pg.Client({ connectionString: testServers.adminDatabaseUrl });
+      await client.connect();
+      await client.query(`drop database if exists "${name}" with (force)`);
+      await client.end();
+    },
+  };
+}
+
+export interface TestTokenOptions {
+  subject?: string;
+  roles: readonly Role[];
+  consorciadoId?: string;
+  issuer?: string;
+  audience?: string;
+  expiresIn?: string;
+}
+
+/**
+ * A signing key and its JWKS, issuing tokens in identidade's claim format, for
+ * tests of services other than identidade (whose own tests use its real tokens).
+ */
+export async function createTestIssuer(defaults = { issuer: "consorcio-identidade", audience: "consorcio" }) {
+  const { privateKey, publicKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
+  const kid = randomUUID();
+  const jwks: JSONWebKeySet = { keys: [{ ...(await exportJWK(publicKey)), kid, alg: "EdDSA", use: "sig" }] };
+  return {
+    jwks,
+    issuer: defaults.issuer,
+    audience: defaults.audience,
+    async token(options: TestTokenOptions): Promise<string> {
+      const claims: Record<string, unknown> = { roles: options.roles.map(roleName) };
+      if (options.consorciadoId) claims.cid = options.consorciadoId;
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: "EdDSA", kid })
+        .setSubject(options.subject ?? randomUUID())
+        .setIssuer(options.issuer ?? defaults.issuer)
+        .setAudience(options.audience ?? defaults.audience)
+        .setIssuedAt()
+        .setJti(randomUUID())
+        .setExpirationTime(options.expiresIn ?? "5m")
+        .sign(privateKey);
+    },
+  };
+}
+
+/** Polls until `check` returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Test queues are durable like real ones: removes them with their retry and dead-letter queues. */
+export async function deleteQueues(prefixes: readonly string[]): Promise<void> {
+  const listing = await promisify(execFile)("rabbitmqctl", [
+    "list_queues",
+    "-q",
+    "--no-table-headers",
+    "name",
+  ]);
+  const names = listing.stdout.split("\n").map((line) => line.trim());
+  const connection = await amqp.connect(testServers.amqpUrl);
+  const channel = await connection.createChannel();
+  for (const name of names) {
+    if (prefixes.some((prefix) => name === prefix || name.startsWith(`${prefix}.`)))
+      await channel.deleteQueue(name);
+  }
+  await connection.close();
+}

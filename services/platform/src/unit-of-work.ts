@@ -1,0 +1,89 @@
+import { createHash } from "node:crypto";
+import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { principalKey, requestContextKey } from "./context.ts";
+import type { Database } from "./db.ts";
+import { FailedPreconditionError } from "./errors.ts";
+import type { OutboxRelay } from "./outbox.ts";
+import { enqueueEvent } from "./outbox.ts";
+
+/** What a mutating handler gets: one transaction and an outbox that commits with it. */
+export interface UnitOfWork {
+  em: EntityManager;
+  /** Records an event to publish if and only if this transaction commits. */
+  publish<Desc extends DescMessage>(schema: Desc, event: MessageShape<Desc>): string;
+}
+
+export interface Transactions {
+  /** Runs `work` in one transaction; events it publishes go out after commit. */
+  run<T>(context: HandlerContext, work: (uow: UnitOfWork) => Promise<T>): Promise<T>;
+  /**
+   * Like `run`, keyed by the request's `request_id`: a retry with the same id gets the
+   * first response and changes nothing. The stored response commits with the change.
+   */
+  idempotent<Req extends DescMessage, Res extends DescMessage>(
+    context: HandlerContext,
+    request: { schema: Req; message: MessageShape<Req>; requestId: string },
+    responseSchema: Res,
+    work: (uow: UnitOfWork) => Promise<MessageShape<Res>>,
+  ): Promise<MessageShape<Res>>;
+}
+
+export function createTransactions(db: Database, relay: OutboxRelay): Transactions {
+  const run = async <T>(context: HandlerContext, work: (uow: UnitOfWork) => Promise<T>): Promise<T> => {
+    const request = context.values.get(requestContextKey);
+    const actor = context.values.get(principalKey)?.subject;
+    let published = false;
+    const result = await db.fork().transactional(async (em) =>
+      work({
+        em,
+        publish(schema, event) {
+          published = true;
+          return enqueueEvent(em, schema, event, {
+            correlationId: request?.correlationId,
+            traceparent: request?.traceparent,
+            actor,
+          });
+        },
+      }),
+    );
+    if (published) relay.wake();
+    return result;
+  };
+
+  return {
+    run,
+    async idempotent(context, request, responseSchema, work) {
+      if (!request.requestId) return run(context, work);
+      const method = `${context.service.typeName}/${context.method.name}`;
+      const scope = context.values.get(principalKey)?.subject ?? "";
+      const requestHash = createHash("sha256").update(toBinary(request.schema, request.message)).digest();
+      return run(context, async (uow) => {
+        // A concurrent twin blocks on this insert until the first commits, then sees its row.
+        const inserted = await uow.em.execute<unknown[]>(
+          `insert into platform_idempotency (method, scope, request_id, request_hash, response)
+           values (?, ?, ?, ?, '\\x') on conflict do nothing returning request_id`,
+          [method, scope, request.requestId, requestHash],
+        );
+        if (inserted.length === 0) {
+          const [first] = await uow.em.execute<{ request_hash: Buffer; response: Buffer }[]>(
+            "select request_hash, response from platform_idempotency where method = ? and scope = ? and request_id = ?",
+            [method, scope, request.requestId],
+          );
+          if (!first || !requestHash.equals(first.request_hash)) {
+            throw new FailedPreconditionError("request_id was already used for a different request");
+          }
+          return fromBinary(responseSchema, new Uint8Array(first.response));
+        }
+        const response = await work(uow);
+        await uow.em.flush();
+        await uow.em.execute(
+          "update platform_idempotency set response = ? where method = ? and scope = ? and request_id = ?",
+          [Buffer.from(toBinary(responseSchema, response)), method, scope, request.requestId],
+        );
+        return response;
+      });
+    },
+  };
+}
