@@ -45,7 +45,6 @@ function redactPaths(): string[] {
 
 export function createLogger(options: { service: string; level?: string }): Logger {
   return pino({
-    name: options.service,
     level: options.level ?? "info",
     base: { service: options.service },
     redact: { paths: redactPaths(), censor: "[redacted]" },

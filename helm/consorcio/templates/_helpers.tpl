@@ -1,0 +1,86 @@
+{{/*
+Shared pieces of the consorcio chart. Resource names are the service names (identidade, grupos…),
+so that in-namespace DNS (http://identidade:7001) and the Istio principals
+(cluster.local/ns/<namespace>/sa/<service>) match what istio/ and the services expect.
+*/}}
+
+{{- define "consorcio.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{- define "consorcio.commonLabels" -}}
+app.kubernetes.io/part-of: consorcio
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{/* Selector of a service's serving pods. Argument: dict "root" $ "name" <service>. */}}
+{{- define "consorcio.selectorLabels" -}}
+app.kubernetes.io/name: {{ .name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: server
+{{- end -}}
+
+{{/* Labels of a service's resources. Argument: dict "root" $ "name" <service>. */}}
+{{- define "consorcio.serviceLabels" -}}
+{{ include "consorcio.commonLabels" .root }}
+app.kubernetes.io/name: {{ .name }}
+app: {{ .name }}
+{{- end -}}
+
+{{/*
+Environment every container of a service gets besides the ConfigMap: its identity and the
+references to existing Secrets. Argument: dict "root" $ "name" <service> "svc" <values>.
+*/}}
+{{- define "consorcio.serviceEnv" -}}
+{{- $refs := .root.Values.secretRefs -}}
+- name: SERVICE
+  value: {{ .name | quote }}
+- name: PORT
+  value: {{ .svc.port | quote }}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ printf $refs.database.nameTemplate .name }}
+      key: {{ $refs.database.key }}
+- name: AMQP_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $refs.amqp.name }}
+      key: {{ $refs.amqp.key }}
+- name: REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $refs.redis.name }}
+      key: {{ $refs.redis.key }}
+- name: S3_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $refs.s3.name }}
+      key: {{ $refs.s3.accessKeyKey }}
+- name: S3_SECRET_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $refs.s3.name }}
+      key: {{ $refs.s3.secretKeyKey }}
+{{- if .svc.jwtSigner }}
+- name: JWT_PRIVATE_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $refs.jwt.name }}
+      key: {{ $refs.jwt.privateKeyKey }}
+{{- end }}
+{{- if .svc.personalData }}
+- name: PII_MASTER_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $refs.pii.name }}
+      key: {{ $refs.pii.masterKeyKey }}
+{{- end }}
+{{- range $key, $value := .svc.env }}
+- name: {{ $key }}
+  value: {{ $value | quote }}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,460 @@
+// Tests of scripts/check-deploy.ts: the repository's deployment files pass, and broken copies of
+// them (in a temporary folder) fail with the problem named. The "add a service everywhere" case
+// also shows what a new domain service needs in each file.
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { afterEach, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import { SERVICE_PORTS, type ServiceName } from "../services/platform/src/catalog.ts";
+import { checkDeploy, findServices, PATHS, REPO_ROOT } from "./check-deploy.ts";
+
+const COPIED = [
+  "proto",
+  PATHS.compose,
+  PATHS.dockerfile,
+  "envoy",
+  PATHS.istio,
+  PATHS.chart,
+  PATHS.sql,
+  "scripts/create-databases-sql.ts",
+];
+
+const fixtures: string[] = [];
+
+/** A copy of the deployment files, with a services/ folder like the repository's. */
+function fixture(): string {
+  const root = mkdtempSync(join(tmpdir(), "check-deploy-"));
+  fixtures.push(root);
+  for (const rel of COPIED) {
+    if (existsSync(join(REPO_ROOT, rel))) cpSync(join(REPO_ROOT, rel), join(root, rel), { recursive: true });
+  }
+  for (const name of findServices(REPO_ROOT)) write(root, `services/${name}/src/main.ts`, "// service\n");
+  write(root, "services/platform/src/index.ts", "// not a domain service: no main.ts\n");
+  return root;
+}
+
+afterEach(() => {
+  for (const root of fixtures.splice(0)) rmSync(root, { recursive: true, force: true });
+});
+
+function write(root: string, rel: string, text: string): void {
+  mkdirSync(dirname(join(root, rel)), { recursive: true });
+  writeFileSync(join(root, rel), text);
+}
+const read = (root: string, rel: string) => readFileSync(join(root, rel), "utf8");
+function edit(root: string, rel: string, change: (text: string) => string): void {
+  const before = read(root, rel);
+  const after = change(before);
+  if (after === before) throw new Error(`the edit of ${rel} changed nothing`);
+  write(root, rel, after);
+}
+function editYaml(root: string, rel: string, change: (doc: Record<string, unknown>) => void): void {
+  const doc = parse(read(root, rel)) as Record<string, unknown>;
+  change(doc);
+  write(root, rel, stringify(doc));
+}
+const problemsOf = (root: string) => checkDeploy(root).problems;
+
+/** A descriptor set with the repository's proto services plus `extra` (fully qualified names). */
+function writeDescriptor(root: string, extra: string[]): void {
+  const names = [...checkDeploy(REPO_ROOT).protoServices, ...extra];
+  const set = create(FileDescriptorSetSchema, {
+    file: names.map((full, i) => {
+      const dot = full.lastIndexOf(".");
+      return { name: `f${i}.proto`, package: full.slice(0, dot), service: [{ name: full.slice(dot + 1) }] };
+    }),
+  });
+  writeFileSync(join(root, PATHS.envoyDescriptor), toBinary(FileDescriptorSetSchema, set));
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the tests walk parsed YAML of known shape
+type Any = Record<string, any>;
+
+/** Everything a new domain service needs, done the way the files' comments say. */
+function addService(root: string, name: ServiceName, protoService: string): void {
+  const port = SERVICE_PORTS[name];
+  write(root, `services/${name}/src/main.ts`, "// service\n");
+  write(
+    root,
+    `proto/consorcio/${name}/v1/${name}_service.proto`,
+    `syntax = "proto3";\n// service Commented {}\npackage consorcio.${name}.v1;\n\nservice ${protoService} {\n  rpc Ping(PingRequest) returns (PingResponse);\n}\n`,
+  );
+  edit(root, PATHS.compose, (text) =>
+    text.replace(
+      "\nvolumes:\n",
+      `
+  ${name}:
+    <<: *service
+    environment:
+      <<: *service-env
+      SERVICE: ${name}
+      PORT: "${port}"
+      DATABASE_URL: postgres://consorcio_${name}:consorcio_${name}@postgres:5432/consorcio_${name}
+    ports: ["127.0.0.1:${port}:${port}"]
+
+volumes:
+`,
+    ),
+  );
+  editYaml(root, PATHS.envoy, (doc: Any) => {
+    const hcm = doc.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+    const routes = hcm.route_config.virtual_hosts[0].routes;
+    routes.unshift({ match: { prefix: `/consorcio.${name}.v1.` }, route: { cluster: name, timeout: "60s" } });
+    const filters = hcm.http_filters;
+    const fullName = `consorcio.${name}.v1.${protoService}`;
+    const existing = filters.find((f: Any) => f.name === "envoy.filters.http.grpc_json_transcoder");
+    if (existing) {
+      existing.typed_config.services.push(fullName);
+      return;
+    }
+    const at = filters.findIndex((f: Any) => f.name === "envoy.filters.http.grpc_web");
+    filters.splice(at, 0, {
+      name: "envoy.filters.http.grpc_json_transcoder",
+      typed_config: {
+        "@type":
+          "type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",
+        proto_descriptor: "/etc/envoy/descriptor.binpb",
+        services: [fullName],
+      },
+    });
+  });
+  editYaml(root, PATHS.envoy, (doc: Any) => {
+    doc.static_resources.clusters.push({
+      name,
+      type: "STRICT_DNS",
+      connect_timeout: "2s",
+      typed_extension_protocol_options: {
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+          "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+          explicit_http_config: { http2_protocol_options: {} },
+        },
+      },
+      load_assignment: {
+        cluster_name: name,
+        endpoints: [
+          {
+            lb_endpoints: [
+              { endpoint: { address: { socket_address: { address: name, port_value: port } } } },
+            ],
+          },
+        ],
+      },
+    });
+  });
+  editYaml(root, PATHS.values, (doc: Any) => {
+    doc.services = {
+      ...doc.services,
+      [name]: { enabled: true, port, replicas: 2, resources: { requests: { cpu: "100m", memory: "192Mi" } } },
+    };
+  });
+  const template = read(root, "istio/templates/service-authorization.yaml");
+  const policy = template
+    .replace(/^#.*\n/gm, "")
+    .replaceAll("SERVICE", name)
+    .replaceAll("PORT", String(port))
+    .replaceAll("CALLER", name);
+  write(root, `istio/services/${name}.yaml`, policy);
+  editYaml(root, PATHS.istioKustomization, (doc: Any) => {
+    doc.resources.push(`services/${name}.yaml`);
+  });
+}
+
+describe("check:deploy on the repository", () => {
+  it("finds no problem", () => {
+    const result = checkDeploy(REPO_ROOT);
+    expect(result.problems).toEqual([]);
+  });
+
+  it("finds the domain services by services/<name>/src/main.ts, and platform is not one", () => {
+    const root = fixture();
+    expect(findServices(root)).not.toContain("platform");
+    write(root, "services/grupos/src/main.ts", "");
+    expect(findServices(root)).toContain("grupos");
+  });
+});
+
+describe("check:deploy on broken copies", () => {
+  it("the untouched copy passes (so each failure below comes from its edit)", () => {
+    expect(problemsOf(fixture())).toEqual([]);
+  });
+
+  it("reports Helm values that break values.schema.json", () => {
+    const root = fixture();
+    editYaml(root, PATHS.values, (doc: Any) => {
+      doc.image.pullPolicy = "Sometimes";
+      doc.replicaCount = 3;
+      doc.config.DATABASE_URL = "postgres://leaked";
+    });
+    const problems = problemsOf(root);
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^helm\/consorcio\/values\.yaml: \/image\/pullPolicy .*allowed values/),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/values\.yaml: \(root\) must NOT have additional properties \(replicaCount\)/),
+    );
+    expect(problems).toContainEqual(expect.stringMatching(/values\.yaml: \/config\/DATABASE_URL/));
+  });
+
+  it("reports a Helm service that does not exist, with a wrong port and bad resources", () => {
+    const root = fixture();
+    editYaml(root, PATHS.values, (doc: Any) => {
+      doc.services = {
+        grupos: { enabled: true, port: 7004, replicas: -1, resources: { requests: { cpu: "lots" } } },
+      };
+    });
+    const problems = problemsOf(root);
+    expect(problems).toContain(
+      "helm/consorcio/values.yaml: services.grupos: services/grupos/src/main.ts does not exist",
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/values\.yaml: \/services\/grupos\/replicas must be >= 0/),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/values\.yaml: \/services\/grupos\/resources\/requests\/cpu/),
+    );
+  });
+
+  it("reports a service name outside the catalog in the Helm values", () => {
+    const root = fixture();
+    editYaml(root, PATHS.values, (doc: Any) => {
+      doc.services = { cobranca: { enabled: true, port: 7001, replicas: 1, resources: { requests: {} } } };
+    });
+    const problems = problemsOf(root);
+    expect(problems).toContain("helm/consorcio/values.yaml: /services property name must be valid");
+    expect(problems).toContain(
+      "helm/consorcio/values.yaml: services.cobranca: services/cobranca/src/main.ts does not exist",
+    );
+  });
+
+  it("reports a template reading a value the schema does not declare", () => {
+    const root = fixture();
+    edit(root, `${PATHS.templates}/deployment.yaml`, (t) =>
+      t.replace("replicas: {{ $svc.replicas }}", "replicas: {{ $svc.replicaCount }}"),
+    );
+    expect(problemsOf(root)).toContain(
+      "helm/consorcio/templates/deployment.yaml: reads service.replicaCount, which values.schema.json does not declare",
+    );
+  });
+
+  it("reports a migrate Job that is not a pre-install,pre-upgrade hook, and a shipped Secret", () => {
+    const root = fixture();
+    edit(root, `${PATHS.templates}/migrate-job.yaml`, (t) =>
+      t.replace("pre-install,pre-upgrade", "post-install"),
+    );
+    write(
+      root,
+      `${PATHS.templates}/secret.yaml`,
+      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: leaked\n",
+    );
+    const problems = problemsOf(root);
+    expect(problems).toContain(
+      'helm/consorcio/templates/migrate-job.yaml: must be a "pre-install,pre-upgrade" hook',
+    );
+    expect(problems).toContain(
+      "helm/consorcio/templates/secret.yaml: defines a Secret: secrets are referenced, never shipped",
+    );
+  });
+
+  it("reports a new service folder missing from compose, Helm, Envoy and Istio", () => {
+    const root = fixture();
+    write(root, "services/grupos/src/main.ts", "// service\n");
+    const problems = problemsOf(root);
+    expect(problems).toContain(
+      "docker-compose.yml: no service entry for grupos (services/grupos/src/main.ts exists)",
+    );
+    expect(problems).toContain(
+      "helm/consorcio/values.yaml: services.grupos is missing (services/grupos/src/main.ts exists)",
+    );
+    expect(problems).toContain(
+      "envoy/envoy.yaml: no cluster for grupos (services/grupos/src/main.ts exists)",
+    );
+    expect(problems).toContain("envoy/envoy.yaml: no route with prefix /consorcio.grupos.v1. for grupos");
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^istio\/services\/grupos\.yaml: needs the allow policy of grupos/),
+    );
+  });
+
+  it("accepts a service added everywhere, transcoder included", () => {
+    const root = fixture();
+    addService(root, "grupos", "GrupoService");
+    writeDescriptor(root, ["consorcio.grupos.v1.GrupoService"]);
+    const result = checkDeploy(root);
+    expect(result.services).toContain("grupos");
+    expect(result.protoServices).toContain("consorcio.grupos.v1.GrupoService");
+    expect(result.protoServices).not.toContain("consorcio.grupos.v1.Commented");
+    expect(result.problems).toEqual([]);
+  });
+
+  it("checks the transcoder's services against the descriptor set Envoy loads", () => {
+    const root = fixture();
+    addService(root, "grupos", "GrupoService");
+    writeDescriptor(root, ["consorcio.grupos.v1.OtherService"]);
+    expect(problemsOf(root)).toEqual([
+      "envoy/descriptor.binpb: does not contain consorcio.grupos.v1.GrupoService, which the transcoder lists",
+    ]);
+    rmSync(join(root, PATHS.envoyDescriptor));
+    expect(problemsOf(root)).toEqual([
+      "envoy/descriptor.binpb: missing: the transcoder loads it (generated by `buf build`)",
+    ]);
+  });
+
+  it("reports a transcoder whose services differ from the protos", () => {
+    const root = fixture();
+    addService(root, "grupos", "GrupoService");
+    edit(root, PATHS.envoy, (t) =>
+      t.replace("consorcio.grupos.v1.GrupoService", "consorcio.grupos.v1.OtherService"),
+    );
+    expect(problemsOf(root)).toContainEqual(
+      expect.stringMatching(
+        /grpc_json_transcoder services must be \[.*consorcio\.grupos\.v1\.GrupoService.*\], found .*OtherService/,
+      ),
+    );
+  });
+
+  it("reports entries for a service whose folder is gone", () => {
+    const root = fixture();
+    addService(root, "grupos", "GrupoService");
+    rmSync(join(root, "services/grupos"), { recursive: true });
+    const problems = problemsOf(root);
+    expect(problems).toContain(
+      'docker-compose.yml: service "grupos" has no services/grupos/src/main.ts: it does not exist',
+    );
+    expect(problems).toContain(
+      'envoy/envoy.yaml: cluster "grupos": services/grupos/src/main.ts does not exist',
+    );
+    expect(problems).toContain(
+      "helm/consorcio/values.yaml: services.grupos: services/grupos/src/main.ts does not exist",
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/grupos-allow-callers: selects grupos, which is not an existing/),
+    );
+    // The transcoder names a proto service of grupos, which no longer counts (with no other
+    // domain service, the filter itself must go: Envoy rejects an empty list).
+    expect(problems).toContainEqual(expect.stringMatching(/grpc_json_transcoder/));
+  });
+
+  it("reports ports that differ from the catalog", () => {
+    const root = fixture();
+    addService(root, "grupos", "GrupoService");
+    edit(root, PATHS.compose, (t) => t.replace(/^( +)PORT: "7003"$/m, '$1PORT: "7030"'));
+    edit(root, "istio/services/grupos.yaml", (t) => t.replace('"7003"', '"7030"'));
+    edit(root, PATHS.envoy, (t) => t.replace("port_value: 7003", "port_value: 7030"));
+    const problems = problemsOf(root);
+    expect(problems).toContain("docker-compose.yml: grupos: PORT is 7030, the catalog says 7003");
+    expect(problems).toContainEqual(
+      expect.stringMatching(/istio\/services\/grupos\.yaml: grupos-allow-callers: port 7030/),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/cluster grupos must point at grupos:7003, found grupos:7030/),
+    );
+  });
+
+  it("reports a folder under services/ that is not in the catalog", () => {
+    const root = fixture();
+    write(root, "services/cobranca/src/main.ts", "");
+    expect(problemsOf(root)).toContain(
+      'services/cobranca: has src/main.ts but "cobranca" is not in the service catalog',
+    );
+  });
+
+  it("reports Envoy filters out of order and routes to undefined clusters", () => {
+    const root = fixture();
+    editYaml(root, PATHS.envoy, (doc: Any) => {
+      const hcm = doc.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+      const filters = hcm.http_filters;
+      [filters[0], filters[1]] = [filters[1], filters[0]];
+      hcm.route_config.virtual_hosts[0].routes.unshift({
+        match: { prefix: "/x." },
+        route: { cluster: "nowhere" },
+      });
+    });
+    const problems = problemsOf(root);
+    expect(problems).toContainEqual(
+      expect.stringMatching(
+        /^envoy\/envoy\.yaml: http_filters must be \[envoy\.filters\.http\.cors, envoy\.filters\.http\.jwt_authn/,
+      ),
+    );
+    expect(problems).toContain(
+      'envoy/envoy.yaml: a route or provider refers to cluster "nowhere", which is not defined',
+    );
+  });
+
+  it("reports a JWT provider without the identidade JWKS or the payload header", () => {
+    const root = fixture();
+    edit(root, PATHS.envoy, (t) =>
+      t
+        .replace("uri: http://identidade:7001/.well-known/jwks.json", "uri: http://identidade:7002/jwks")
+        .replace("forward_payload_header: x-jwt-payload", 'forward_payload_header: ""'),
+    );
+    const problems = problemsOf(root);
+    expect(problems).toContainEqual(
+      expect.stringMatching(/remote JWKS must be http:\/\/identidade:7001\/\.well-known\/jwks\.json/),
+    );
+    expect(problems).toContainEqual(expect.stringMatching(/forward_payload_header is not set/));
+  });
+
+  it("reports compose interpolations without a default, unknown depends_on and missing mounts", () => {
+    const root = fixture();
+    edit(root, PATHS.compose, (t) =>
+      t
+        .replace("REDIS_URL: redis://redis:6379", `REDIS_URL: redis://\${REDIS_HOST}:6379`)
+        .replace(
+          "minio: { condition: service_healthy }\n    environment:",
+          "minio: { condition: service_healthy }\n      s3: { condition: service_started }\n    environment:",
+        )
+        .replace("./scripts/sql/create-databases.sql:", "./scripts/sql/missing.sql:"),
+    );
+    const problems = problemsOf(root);
+    expect(problems).toContainEqual(expect.stringMatching(/\$\{REDIS_HOST\} is defined nowhere/));
+    expect(problems).toContain(
+      'docker-compose.yml: minio-init: depends_on "s3", which is not a service here',
+    );
+    expect(problems).toContain(
+      "docker-compose.yml: postgres: mounts ./scripts/sql/missing.sql, which does not exist in the repository",
+    );
+  });
+
+  it("reports a YAML syntax error and a duplicate key", () => {
+    const root = fixture();
+    edit(root, PATHS.chartYaml, (t) => `${t}name: again\n`);
+    edit(root, "istio/peer-authentication.yaml", (t) => t.replace("mode: STRICT", "mode: [STRICT"));
+    const problems = problemsOf(root);
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^helm\/consorcio\/Chart\.yaml: YAML: Map keys must be unique/),
+    );
+    expect(problems).toContainEqual(expect.stringMatching(/^istio\/peer-authentication\.yaml: YAML: /));
+  });
+
+  it("reports weakened mTLS, a missing deny-all and an unlisted manifest", () => {
+    const root = fixture();
+    edit(root, "istio/peer-authentication.yaml", (t) => t.replace("mode: STRICT", "mode: PERMISSIVE"));
+    edit(root, "istio/authorization-deny-all.yaml", (t) =>
+      t.replace("spec: {}", "spec:\n  action: ALLOW\n  rules: [{}]"),
+    );
+    write(
+      root,
+      "istio/extra.yaml",
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: consorcio\n",
+    );
+    const problems = problemsOf(root);
+    expect(problems).toContain(
+      "istio: needs a namespace-wide PeerAuthentication with mtls.mode STRICT in consorcio",
+    );
+    expect(problems).toContain(
+      "istio/peer-authentication.yaml: PeerAuthentication default: mode PERMISSIVE weakens mTLS",
+    );
+    expect(problems).toContain("istio: needs a deny-all AuthorizationPolicy (spec: {}) in the namespace");
+    expect(problems).toContain("istio/kustomization.yaml: does not list istio/extra.yaml");
+  });
+
+  it("reports a stale create-databases.sql", () => {
+    const root = fixture();
+    edit(root, PATHS.sql, (t) => t.replace("('consorcio_grupos'),\n", ""));
+    expect(problemsOf(root)).toContain(
+      "scripts/sql/create-databases.sql: stale: regenerate with `npx node scripts/create-databases-sql.ts`",
+    );
+  });
+});
