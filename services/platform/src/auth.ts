@@ -7,6 +7,7 @@ import {
   createRemoteJWKSet,
   type JSONWebKeySet,
   type JWTPayload,
+  type JWTVerifyGetKey,
   errors as joseErrors,
   jwtVerify,
 } from "jose";
@@ -27,8 +28,10 @@ export interface TokenVerifierOptions {
   audience: string;
   /** Remote JWKS (identidade's); cached, refetched when a token names an unknown `kid`. */
   jwksUrl?: URL;
-  /** A fixed key set, for identidade verifying its own tokens and for tests. */
+  /** A fixed key set, for tests. */
   jwks?: JSONWebKeySet;
+  /** A key resolver, for identidade verifying its own tokens from its key ring. */
+  getKey?: JWTVerifyGetKey;
 }
 
 export type TokenVerifier = (token: string) => Promise<Principal>;
@@ -43,11 +46,14 @@ export function roleName(role: Role): string {
 }
 
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
-  const keys = options.jwks
-    ? createLocalJWKSet(options.jwks)
-    : options.jwksUrl
-      ? createRemoteJWKSet(options.jwksUrl, { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 })
-      : undefined;
+  const keys = options.getKey
+    ? options.getKey
+    : options.jwks
+      ? createLocalJWKSet(options.jwks)
+      : options.jwksUrl
+        ? // A short cooldown: a token signed by a freshly rotated key is accepted within a second.
+          createRemoteJWKSet(options.jwksUrl, { cooldownDuration: 1_000, cacheMaxAge: 10 * 60_000 })
+        : undefined;
   if (!keys) throw new Error("token verifier needs jwksUrl or jwks");
   return async (token) => {
     let payload: JWTPayload;

@@ -34,3 +34,7 @@ export const principalKey = createContextKey<Principal | undefined>(undefined, {
 export const ownerScopeKey = createContextKey<OwnerScope | undefined>(undefined, {
   description: "owner scope",
 });
+/** Address of the TCP peer (the edge proxy, in a deployment). */
+export const peerAddressKey = createContextKey<string | undefined>(undefined, {
+  description: "peer address",
+});

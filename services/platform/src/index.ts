@@ -5,6 +5,7 @@ export * from "./catalog.ts";
 export * from "./config.ts";
 export * from "./consumer.ts";
 export * from "./context.ts";
+export * from "./crypto.ts";
 export * from "./db.ts";
 export * from "./errors.ts";
 export * from "./health.ts";

@@ -14,7 +14,7 @@ import {
   createAuthorizationInterceptor,
   type TokenVerifier,
 } from "./auth.ts";
-import { principalKey, requestContextKey } from "./context.ts";
+import { peerAddressKey, principalKey, requestContextKey } from "./context.ts";
 import { DomainError, InvalidArgumentError } from "./errors.ts";
 import type { Logger } from "./logging.ts";
 
@@ -27,7 +27,9 @@ export function createRequestContextInterceptor(): Interceptor {
     const requestId = incoming && ID_PATTERN.test(incoming) ? incoming : uuidv7();
     const correlation = req.header.get("x-correlation-id");
     const traceparent = req.header.get("traceparent") ?? undefined;
-    const forwarded = req.header.get("x-forwarded-for")?.split(",")[0]?.trim();
+    // The edge sets x-forwarded-for; direct callers are known by their socket.
+    const forwarded =
+      req.header.get("x-forwarded-for")?.split(",")[0]?.trim() || req.contextValues.get(peerAddressKey);
     req.contextValues.set(requestContextKey, {
       requestId,
       correlationId: correlation && ID_PATTERN.test(correlation) ? correlation : requestId,

@@ -1,8 +1,9 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { peerAddressKey } from "./context.ts";
 import type { Logger } from "./logging.ts";
 
 /** A plain HTTP endpoint (either protocol version), as connect-node hands it over. */
@@ -60,6 +61,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     routes: options.routes,
     interceptors: options.interceptors,
     shutdownSignal: shutdown.signal,
+    contextValues: (req) => createContextValues().set(peerAddressKey, req.socket?.remoteAddress),
     // Bounded bodies: nothing of ours sends more than a few MiB in one message.
     readMaxBytes: 8 * 1024 * 1024,
     fallback(req, res) {

@@ -30,7 +30,7 @@ export interface ServiceContext<Config extends PlatformConfig = PlatformConfig> 
 }
 
 /** A service, described once; the platform runs it standalone or embedded. */
-export interface ServiceDefinition<Env extends z.ZodObject = z.ZodObject> {
+export interface ServiceDefinition<Env extends z.ZodObject = z.ZodObject, Deps = undefined> {
   /** A catalog name; only the platform's own tests use others (with PORT set). */
   name: ServiceName | (string & {});
   /** Proto services served (for reflection and health). */
@@ -39,13 +39,20 @@ export interface ServiceDefinition<Env extends z.ZodObject = z.ZodObject> {
   env?: Env;
   entities: readonly unknown[];
   migrations: readonly MigrationEntry[];
-  routes(router: ConnectRouter, context: ServiceContext<PlatformConfig & z.infer<Env>>): void;
-  consumers?(context: ServiceContext<PlatformConfig & z.infer<Env>>): readonly ConsumerDefinition[];
-  httpRoutes?(context: ServiceContext<PlatformConfig & z.infer<Env>>): Record<string, HttpRoute>;
+  /** Builds the service's own dependencies once the platform's are up (after migrations). */
+  prepare?(context: Omit<ServiceContext<PlatformConfig & z.infer<Env>>, "verifyToken">): Promise<Deps>;
+  routes(router: ConnectRouter, context: ServiceContext<PlatformConfig & z.infer<Env>>, deps: Deps): void;
+  consumers?(
+    context: ServiceContext<PlatformConfig & z.infer<Env>>,
+    deps: Deps,
+  ): readonly ConsumerDefinition[];
+  httpRoutes?(context: ServiceContext<PlatformConfig & z.infer<Env>>, deps: Deps): Record<string, HttpRoute>;
   /** The verifier of this service's own tokens (identidade); others use the JWKS. */
-  tokenVerifier?(context: Omit<ServiceContext<PlatformConfig & z.infer<Env>>, "verifyToken">): TokenVerifier;
-  /** Runs after migrations, before serving (bootstrap data). */
-  onStart?(context: ServiceContext<PlatformConfig & z.infer<Env>>): Promise<void>;
+  tokenVerifier?(deps: Deps): TokenVerifier;
+  /** Runs before serving (bootstrap data). */
+  onStart?(context: ServiceContext<PlatformConfig & z.infer<Env>>, deps: Deps): Promise<void>;
+  /** Releases what `prepare` built, after the server stopped. */
+  onStop?(deps: Deps): Promise<void>;
 }
 
 export interface RunOptions {
@@ -57,18 +64,19 @@ export interface RunOptions {
 }
 
 export interface RunningService {
-  context: ServiceContext;
+  context: ServiceContext<PlatformConfig>;
   port: number;
   url: string;
   health: HealthState;
   stop(): Promise<void>;
 }
 
-export async function runService(
-  definition: ServiceDefinition,
+export async function runService<Env extends z.ZodObject, Deps>(
+  definition: ServiceDefinition<Env, Deps>,
   options: RunOptions,
 ): Promise<RunningService> {
-  const config = loadConfig(definition.name, options.env, definition.env);
+  type Config = PlatformConfig & z.infer<Env>;
+  const config = loadConfig(definition.name, options.env, definition.env) as Config;
   const logger = options.logger ?? createLogger({ service: definition.name, level: config.LOG_LEVEL });
   const db = await openDatabase({
     url: config.DATABASE_URL,
@@ -90,16 +98,18 @@ export async function runService(
     const relay = startOutboxRelay({ db, bus, logger });
     owned.unshift(() => relay.stop());
     const base = { config, logger, db, bus, cache, relay, tx: createTransactions(db, relay) };
+    const deps = (await definition.prepare?.(base)) as Deps;
+    if (definition.onStop) owned.unshift(() => definition.onStop?.(deps) ?? Promise.resolve());
     const verifyToken =
-      definition.tokenVerifier?.(base) ??
+      definition.tokenVerifier?.(deps) ??
       createTokenVerifier({
         jwksUrl: new URL(config.JWKS_URL),
         issuer: config.JWT_ISSUER,
         audience: config.JWT_AUDIENCE,
       });
-    const context: ServiceContext = { ...base, verifyToken };
+    const context: ServiceContext<Config> = { ...base, verifyToken };
 
-    for (const consumer of definition.consumers?.(context) ?? []) {
+    for (const consumer of definition.consumers?.(context, deps) ?? []) {
       await bus.subscribe({
         queue: consumer.queue,
         bindings: consumerBindings(consumer),
@@ -108,7 +118,7 @@ export async function runService(
         retryDelayMs: config.EVENTS_RETRY_DELAY_MS,
       });
     }
-    await definition.onStart?.(context);
+    await definition.onStart?.(context, deps);
 
     let health: HealthState | undefined;
     const server: RunningServer = await startServer({
@@ -116,9 +126,9 @@ export async function runService(
       port: config.port,
       logger,
       interceptors: platformInterceptors({ logger, verifyToken }),
-      httpRoutes: definition.httpRoutes?.(context) ?? {},
+      httpRoutes: definition.httpRoutes?.(context, deps) ?? {},
       routes(router) {
-        definition.routes(router, context);
+        definition.routes(router, context, deps);
         health = registerHealth(router, {
           services: definition.services.map((service) => service.typeName),
           required: { database: () => db.ping(), broker: async () => bus.healthy() },
@@ -167,7 +177,9 @@ async function ownedBus(
  * Entry point of a service process: `main.ts migrate` applies migrations and
  * exits; otherwise it serves until SIGTERM/SIGINT, then drains and stops.
  */
-export async function runStandalone(definition: ServiceDefinition): Promise<void> {
+export async function runStandalone<Env extends z.ZodObject, Deps>(
+  definition: ServiceDefinition<Env, Deps>,
+): Promise<void> {
   requireNode24();
   if (process.argv.includes("migrate")) {
     const config = loadConfig(definition.name, process.env, definition.env);

@@ -6,7 +6,10 @@ import type { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
 import amqp from "amqplib";
 import { exportJWK, generateKeyPair, type JSONWebKeySet, SignJWT } from "jose";
 import pg from "pg";
+import type { z } from "zod";
 import { roleName } from "./auth.ts";
+import type { Logger } from "./logging.ts";
+import { type RunningService, runService, type ServiceDefinition } from "./service.ts";
 
 /** Where the tests find the real servers; `.ci/run` and `npm run infra:up` start them. */
 export const testServers = {
@@ -116,4 +119,42 @@ export async function deleteQueues(prefixes: readonly string[]): Promise<void> {
       await channel.deleteQueue(name);
   }
   await connection.close();
+}
+
+export interface TestService {
+  service: RunningService;
+  db: TestDatabase;
+  stop(): Promise<void>;
+}
+
+/** Starts a service on a random port against a fresh database and the real broker and cache. */
+export async function startTestService<Env extends z.ZodObject, Deps>(
+  definition: ServiceDefinition<Env, Deps>,
+  env: Record<string, string> = {},
+  options: { db?: TestDatabase; logger?: Logger } = {},
+): Promise<TestService> {
+  const db = options.db ?? (await createTestDatabase(definition.name));
+  const service = await runService(definition, {
+    env: {
+      DATABASE_URL: db.url,
+      AMQP_URL: testServers.amqpUrl,
+      REDIS_URL: testServers.redisUrl,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      MIGRATE_ON_START: "true",
+      LOG_LEVEL: "silent",
+      EVENTS_MAX_ATTEMPTS: "3",
+      EVENTS_RETRY_DELAY_MS: "50",
+      ...env,
+    },
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  return {
+    service,
+    db,
+    async stop() {
+      await service.stop();
+      if (!options.db) await db.drop();
+    },
+  };
 }

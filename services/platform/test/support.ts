@@ -1,13 +1,13 @@
 // Starts the widget test service against the real servers, with a JWKS served over HTTP.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type RunningService, runService } from "../src/service.ts";
+import type { RunningService } from "../src/service.ts";
 import {
   createTestDatabase,
   createTestIssuer,
   deleteQueues,
+  startTestService,
   type TestDatabase,
-  testServers,
 } from "../src/testing.ts";
 import { widgetService } from "./widget-service.ts";
 
@@ -30,22 +30,12 @@ export async function startWidgetHarness(env: Record<string, string> = {}): Prom
   });
   await new Promise<void>((resolve) => jwksServer.listen(0, "127.0.0.1", resolve));
   const jwksPort = (jwksServer.address() as AddressInfo).port;
-  const service = await runService(widgetService, {
-    env: {
-      DATABASE_URL: db.url,
-      AMQP_URL: testServers.amqpUrl,
-      REDIS_URL: testServers.redisUrl,
-      JWKS_URL: `http://127.0.0.1:${jwksPort}/.well-known/jwks.json`,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      MIGRATE_ON_START: "true",
-      LOG_LEVEL: "silent",
-      EVENTS_MAX_ATTEMPTS: "3",
-      EVENTS_RETRY_DELAY_MS: "50",
-      WIDGET_QUEUE: `platformtest.${db.name}`,
-      ...env,
-    },
-  });
+  const queue = `platformtest.${db.name}`;
+  const { service } = await startTestService(
+    widgetService,
+    { JWKS_URL: `http://127.0.0.1:${jwksPort}/.well-known/jwks.json`, WIDGET_QUEUE: queue, ...env },
+    { db },
+  );
   return {
     service,
     db,
@@ -55,7 +45,7 @@ export async function startWidgetHarness(env: Record<string, string> = {}): Prom
       await service.stop();
       await new Promise((resolve) => jwksServer.close(resolve));
       await db.drop();
-      await deleteQueues([`platformtest.${db.name}`]);
+      await deleteQueues([queue]);
     },
   };
 }
