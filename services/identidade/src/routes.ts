@@ -1,0 +1,115 @@
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { AuthService } from "@consorcio/gen/consorcio/identidade/v1/auth_service_pb.js";
+import {
+  CreateUsuarioRequestSchema,
+  CreateUsuarioResponseSchema,
+  UsuarioService,
+} from "@consorcio/gen/consorcio/identidade/v1/usuario_service_pb.js";
+import {
+  principalKey,
+  requestContextKey,
+  type ServiceContext,
+  UnauthenticatedError,
+} from "@consorcio/platform";
+import type { AuthFlows, Outcome } from "./auth.ts";
+import type { KeyRing } from "./store/key-ring.ts";
+import * as usuarios from "./usuarios.ts";
+
+/** Throws the outcome's error only after its transaction committed (failed logins must be counted). */
+function settle<T>(outcome: Outcome<T>): T {
+  if ("error" in outcome) throw outcome.error;
+  return outcome.ok;
+}
+
+function caller(context: HandlerContext): string {
+  const principal = context.values.get(principalKey);
+  if (!principal) throw new UnauthenticatedError();
+  return principal.subject;
+}
+
+export interface IdentidadeDeps {
+  auth: AuthFlows;
+  keys: KeyRing;
+}
+
+export function routes(
+  router: ConnectRouter,
+  { tx, db }: ServiceContext,
+  { auth, keys }: IdentidadeDeps,
+): void {
+  router.service(AuthService, {
+    async login(req, context) {
+      const clientIp = context.values.get(requestContextKey)?.clientIp;
+      await auth.checkRateLimit(req.username.trim().toLowerCase(), clientIp);
+      const tokens = settle(await tx.run(context, (uow) => auth.login(uow, { ...req, clientIp })));
+      return { ...tokens, tokenType: "Bearer" };
+    },
+    async refresh(req, context) {
+      const tokens = settle(await tx.run(context, ({ em }) => auth.refresh(em, req.refreshToken)));
+      return { ...tokens, tokenType: "Bearer" };
+    },
+    async logout(req, context) {
+      await tx.run(context, ({ em }) => auth.logout(em, req.refreshToken));
+      return {};
+    },
+    async token(req) {
+      return { ...(await auth.clientToken(db.fork(), req)), tokenType: "Bearer" };
+    },
+    async enrollTotp(_req, context) {
+      const { secret, uri } = await tx.run(context, ({ em }) => auth.enrollTotp(em, caller(context)));
+      return { secret, otpauthUri: uri };
+    },
+    async confirmTotp(req, context) {
+      const recoveryCodes = await tx.run(context, ({ em }) =>
+        auth.confirmTotp(em, caller(context), req.code),
+      );
+      return { recoveryCodes };
+    },
+  });
+
+  router.service(UsuarioService, {
+    async createUsuario(req, context) {
+      return tx.idempotent(
+        context,
+        { schema: CreateUsuarioRequestSchema, message: req, requestId: req.requestId },
+        CreateUsuarioResponseSchema,
+        async (uow) => ({
+          $typeName: CreateUsuarioResponseSchema.typeName,
+          ...(await usuarios.createUsuario(uow, req)),
+        }),
+      );
+    },
+    async getUsuario(req) {
+      return { usuario: await usuarios.getUsuario(db.fork(), req.id) };
+    },
+    async listUsuarios(req) {
+      return usuarios.listUsuarios(db.fork(), req);
+    },
+    async updateUsuario(req, context) {
+      const usuario = await tx.run(context, ({ em }) =>
+        usuarios.updateUsuario(em, {
+          id: req.usuario?.id ?? "",
+          version: req.usuario?.version ?? 0,
+          roles: req.usuario?.roles ?? [],
+          scopes: req.usuario?.scopes ?? [],
+          paths: req.updateMask?.paths ?? [],
+        }),
+      );
+      return { usuario };
+    },
+    async disableUsuario(req, context) {
+      return { usuario: await tx.run(context, (uow) => usuarios.disableUsuario(uow, req.id)) };
+    },
+    async resetPassword(req, context) {
+      return {
+        clientSecret: await tx.run(context, ({ em }) => usuarios.resetPassword(em, req.id, req.newPassword)),
+      };
+    },
+    async unlockUsuario(req, context) {
+      return { usuario: await tx.run(context, ({ em }) => usuarios.unlockUsuario(em, req.id)) };
+    },
+    async rotateSigningKey() {
+      return { kid: await keys.rotate() };
+    },
+  });
+}

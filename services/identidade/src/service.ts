@@ -1,0 +1,94 @@
+import { randomBytes } from "node:crypto";
+import { AuthService } from "@consorcio/gen/consorcio/identidade/v1/auth_service_pb.js";
+import { UsuarioService } from "@consorcio/gen/consorcio/identidade/v1/usuario_service_pb.js";
+import { createTokenVerifier, parseKey, type ServiceDefinition } from "@consorcio/platform";
+import { UniqueConstraintViolationException } from "@mikro-orm/core";
+import { uuidv7 } from "uuidv7";
+import { z } from "zod";
+import { AuthFlows, hashSecret } from "./auth.ts";
+import { type IdentidadeDeps, routes } from "./routes.ts";
+import { entities, migrations, Usuario } from "./store/entities.ts";
+import { KeyRing } from "./store/key-ring.ts";
+
+const env = z.object({
+  /** Seals signing keys and TOTP secrets at rest: 32 random bytes, base64. */
+  IDENTIDADE_SECRET_KEY: z.string().min(1),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(300)
+    .default(30 * 24 * 3600),
+  /** Password of the first `admin`; generated and printed once when absent. */
+  CONSORCIO_ADMIN_PASSWORD: z.string().min(12).optional(),
+  LOGIN_LIMIT_PER_IP: z.coerce.number().int().positive().default(30),
+  LOGIN_LIMIT_PER_USER: z.coerce.number().int().positive().default(10),
+});
+
+export const service: ServiceDefinition<typeof env, IdentidadeDeps> = {
+  name: "identidade",
+  services: [AuthService, UsuarioService],
+  env,
+  entities,
+  migrations,
+  async prepare({ config, db, cache }) {
+    const secretKey = parseKey(config.IDENTIDADE_SECRET_KEY, "IDENTIDADE_SECRET_KEY");
+    const keys = new KeyRing({
+      db,
+      secretKey,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    });
+    await keys.start();
+    const auth = new AuthFlows(keys, cache, {
+      secretKey,
+      refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+      issuerName: "Consórcio",
+      loginLimitPerIp: config.LOGIN_LIMIT_PER_IP,
+      loginLimitPerUser: config.LOGIN_LIMIT_PER_USER,
+    });
+    return { keys, auth };
+  },
+  // identidade verifies its own tokens from its key ring, not over HTTP from itself.
+  tokenVerifier: ({ keys }) =>
+    createTokenVerifier({ issuer: keys.issuer, audience: keys.audience, getKey: keys.getKey }),
+  routes,
+  httpRoutes: (_context, { keys }) => ({
+    "/.well-known/jwks.json": (_req, res) => {
+      res.writeHead(200, {
+        "content-type": "application/jwk-set+json",
+        "cache-control": "public, max-age=60",
+      });
+      res.end(JSON.stringify(keys.jwks()));
+    },
+  }),
+  async onStart({ db, config, logger }) {
+    const em = db.fork();
+    if ((await em.count(Usuario, { username: "admin" })) > 0) return;
+    const password = config.CONSORCIO_ADMIN_PASSWORD ?? randomBytes(15).toString("base64url");
+    em.create(Usuario, {
+      id: uuidv7(),
+      username: "admin",
+      kind: "STAFF",
+      roles: ["ADMIN"],
+      consorciadoId: null,
+      scopes: [],
+      secretHash: await hashSecret(password),
+      disabled: false,
+      totpSecret: null,
+      totpPending: null,
+      recoveryCodes: [],
+    });
+    try {
+      await em.flush();
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) return; // another replica made it first
+      throw error;
+    }
+    logger.info("first administrator created: admin");
+    // Printed once, to the console only: never to the structured log.
+    if (!config.CONSORCIO_ADMIN_PASSWORD) process.stdout.write(`\nFirst login: admin / ${password}\n\n`);
+  },
+  onStop: async ({ keys }) => keys.stop(),
+};

@@ -1,0 +1,236 @@
+// Account administration: create, read, list, update roles, disable, reset, unlock.
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
+import {
+  UsuarioCriadoSchema,
+  UsuarioDesativadoSchema,
+  UsuarioKind,
+  type Usuario as UsuarioMessage,
+  UsuarioSchema,
+} from "@consorcio/gen/consorcio/identidade/v1/usuario_pb.js";
+import {
+  AlreadyExistsError,
+  ConflictError,
+  InvalidArgumentError,
+  NotFoundError,
+  randomSecret,
+  roleFromName,
+  roleName,
+  type UnitOfWork,
+} from "@consorcio/platform";
+import type { InferEntity } from "@mikro-orm/core";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { uuidv7 } from "uuidv7";
+import { hashSecret, normalizeUsername } from "./auth.ts";
+import {
+  accountViolations,
+  isClient,
+  isLocked,
+  type Kind,
+  passwordViolations,
+  type RoleName,
+  rolesViolations,
+} from "./domain/accounts.ts";
+import { LoginAttempt, RefreshToken, Usuario } from "./store/entities.ts";
+
+type UsuarioRow = InferEntity<typeof Usuario>;
+
+export function kindName(kind: UsuarioKind): Kind | undefined {
+  const name = UsuarioKind[kind];
+  return name === "UNSPECIFIED" ? undefined : (name as Kind | undefined);
+}
+
+export function roleNames(roles: readonly Role[]): RoleName[] {
+  return roles.map((role) => roleName(role) as RoleName);
+}
+
+export function toMessage(usuario: UsuarioRow, failures = 0): UsuarioMessage {
+  return create(UsuarioSchema, {
+    id: usuario.id,
+    username: usuario.username,
+    kind: UsuarioKind[usuario.kind as Kind],
+    roles: usuario.roles.flatMap((name: string) => roleFromName(name) ?? []),
+    consorciadoId: usuario.consorciadoId ?? "",
+    scopes: usuario.scopes,
+    disabled: usuario.disabled,
+    locked: isLocked(failures),
+    mfaEnabled: usuario.totpSecret !== null && usuario.totpSecret !== undefined,
+    createTime: timestampFromDate(usuario.createdAt),
+    updateTime: timestampFromDate(usuario.updatedAt),
+    version: usuario.version,
+  });
+}
+
+async function failuresOf(em: EntityManager, username: string): Promise<number> {
+  return (await em.findOne(LoginAttempt, { username }))?.failures ?? 0;
+}
+
+export async function load(em: EntityManager, id: string): Promise<UsuarioRow> {
+  const usuario = await em.findOne(Usuario, { id });
+  if (!usuario) throw new NotFoundError(`usuario ${id} not found`);
+  return usuario;
+}
+
+export async function createUsuario(
+  uow: UnitOfWork,
+  input: {
+    username: string;
+    kind: UsuarioKind;
+    roles: readonly Role[];
+    password: string;
+    consorciadoId: string;
+    scopes: readonly string[];
+  },
+): Promise<{ usuario: UsuarioMessage; clientSecret: string }> {
+  const kind = kindName(input.kind);
+  if (!kind) throw new InvalidArgumentError([{ field: "kind", message: "required" }]);
+  const username = normalizeUsername(input.username);
+  const account = {
+    username,
+    kind,
+    roles: roleNames(input.roles),
+    password: input.password,
+    consorciadoId: input.consorciadoId,
+    scopes: input.scopes,
+  };
+  const violations = accountViolations(account);
+  if (violations.length > 0) throw new InvalidArgumentError(violations);
+  if (await uow.em.findOne(Usuario, { username }))
+    throw new AlreadyExistsError(`username ${username} is taken`);
+  const clientSecret = isClient(kind) ? randomSecret(32) : "";
+  const usuario = uow.em.create(Usuario, {
+    id: uuidv7(),
+    username,
+    kind,
+    roles: [...new Set(account.roles)],
+    consorciadoId: input.consorciadoId || null,
+    scopes: [...new Set(input.scopes)],
+    secretHash: await hashSecret(clientSecret || input.password),
+    disabled: false,
+    totpSecret: null,
+    totpPending: null,
+    recoveryCodes: [],
+  });
+  await uow.em.flush();
+  uow.publish(
+    UsuarioCriadoSchema,
+    create(UsuarioCriadoSchema, {
+      usuarioId: usuario.id,
+      kind: input.kind,
+      roles: [...input.roles],
+      consorciadoId: input.consorciadoId,
+    }),
+  );
+  return { usuario: toMessage(usuario), clientSecret };
+}
+
+export async function getUsuario(em: EntityManager, id: string): Promise<UsuarioMessage> {
+  const usuario = await load(em, id);
+  return toMessage(usuario, await failuresOf(em, usuario.username));
+}
+
+const DEFAULT_PAGE_SIZE = 50;
+
+export async function listUsuarios(
+  em: EntityManager,
+  input: { pageSize: number; pageToken: string; kind: UsuarioKind },
+): Promise<{ usuarios: UsuarioMessage[]; nextPageToken: string }> {
+  const pageSize = input.pageSize || DEFAULT_PAGE_SIZE;
+  const after = input.pageToken ? decodePageToken(input.pageToken) : undefined;
+  const kind = kindName(input.kind);
+  const rows = await em.find(
+    Usuario,
+    { ...(after ? { id: { $gt: after } } : {}), ...(kind ? { kind } : {}) },
+    { orderBy: { id: "asc" }, limit: pageSize + 1 },
+  );
+  const page = rows.slice(0, pageSize);
+  const attempts = await em.find(LoginAttempt, { username: { $in: page.map((u) => u.username) } });
+  const failures = new Map(attempts.map((a) => [a.username, a.failures]));
+  return {
+    usuarios: page.map((u) => toMessage(u, failures.get(u.username) ?? 0)),
+    nextPageToken: rows.length > pageSize ? Buffer.from(page.at(-1)?.id ?? "").toString("base64url") : "",
+  };
+}
+
+function decodePageToken(token: string): string {
+  const id = Buffer.from(token, "base64url").toString("utf8");
+  if (!/^[0-9a-f-]{36}$/.test(id))
+    throw new InvalidArgumentError([{ field: "page_token", message: "invalid page token" }]);
+  return id;
+}
+
+const UPDATABLE = new Set(["roles", "scopes"]);
+
+export async function updateUsuario(
+  em: EntityManager,
+  input: {
+    id: string;
+    version: number;
+    roles: readonly Role[];
+    scopes: readonly string[];
+    paths: readonly string[];
+  },
+): Promise<UsuarioMessage> {
+  const unknown = input.paths.filter((path) => !UPDATABLE.has(path));
+  if (input.paths.length === 0 || unknown.length > 0) {
+    throw new InvalidArgumentError([
+      { field: "update_mask", message: `only ${[...UPDATABLE].join(", ")} can be updated` },
+    ]);
+  }
+  const usuario = await load(em, input.id);
+  if (usuario.version !== input.version)
+    throw new ConflictError("usuario changed since it was read: reload and retry");
+  if (input.paths.includes("roles")) {
+    const roles = roleNames(input.roles);
+    const violations = [
+      ...rolesViolations(usuario.kind, roles),
+      ...(roles.length === 0 ? [{ field: "roles", message: "at least one" }] : []),
+    ];
+    if (violations.length > 0) throw new InvalidArgumentError(violations);
+    usuario.roles = [...new Set(roles)];
+  }
+  if (input.paths.includes("scopes")) {
+    if (usuario.kind !== "PARCEIRO" && input.scopes.length > 0) {
+      throw new InvalidArgumentError([{ field: "scopes", message: "only partner clients have scopes" }]);
+    }
+    usuario.scopes = [...new Set(input.scopes)];
+  }
+  await em.flush();
+  return toMessage(usuario, await failuresOf(em, usuario.username));
+}
+
+export async function revokeAllRefreshTokens(em: EntityManager, usuarioId: string): Promise<void> {
+  await em.nativeUpdate(RefreshToken, { usuarioId, revokedAt: null }, { revokedAt: new Date() });
+}
+
+export async function disableUsuario(uow: UnitOfWork, id: string): Promise<UsuarioMessage> {
+  const usuario = await load(uow.em, id);
+  if (!usuario.disabled) {
+    usuario.disabled = true;
+    await revokeAllRefreshTokens(uow.em, id);
+    uow.publish(UsuarioDesativadoSchema, create(UsuarioDesativadoSchema, { usuarioId: id }));
+  }
+  await uow.em.flush();
+  return toMessage(usuario, await failuresOf(uow.em, usuario.username));
+}
+
+export async function resetPassword(em: EntityManager, id: string, newPassword: string): Promise<string> {
+  const usuario = await load(em, id);
+  let clientSecret = "";
+  if (isClient(usuario.kind)) {
+    clientSecret = randomSecret(32);
+  } else {
+    const violations = passwordViolations(newPassword, usuario.username, "new_password");
+    if (violations.length > 0) throw new InvalidArgumentError(violations);
+  }
+  usuario.secretHash = await hashSecret(clientSecret || newPassword);
+  await revokeAllRefreshTokens(em, id);
+  return clientSecret;
+}
+
+export async function unlockUsuario(em: EntityManager, id: string): Promise<UsuarioMessage> {
+  const usuario = await load(em, id);
+  await em.nativeDelete(LoginAttempt, { username: usuario.username });
+  return toMessage(usuario, 0);
+}
