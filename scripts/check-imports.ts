@@ -1,17 +1,23 @@
 // Node runs our .ts files directly: a relative import must name the `.ts` file.
 // `./x.js` passes tsc and then fails at run time, so it is refused here.
-import { readFileSync } from "node:fs";
-import { execFileSync } from "node:child_process";
 
-const files = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "*.ts"], { encoding: "utf8" })
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+
+const files = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "*.ts"], {
+  encoding: "utf8",
+})
   .split("\n")
-  .filter((file) => file && !file.startsWith("gen/") && !file.includes("/test/gen/") && !file.endsWith(".d.ts"));
+  .filter(
+    (file) => file && !file.startsWith("gen/") && !file.includes("/test/gen/") && !file.endsWith(".d.ts"),
+  );
 const relativeJs = /(?:from|import)\s*\(?\s*["'](\.{1,2}\/[^"']+)\.js["']/g;
 const problems: string[] = [];
 for (const file of files) {
   const text = readFileSync(file, "utf8");
   for (const match of text.matchAll(relativeJs)) {
-    if (!match[1]?.includes("/gen/")) problems.push(`${file}: import "${match[1]}.js" must name the .ts file`);
+    if (!match[1]?.includes("/gen/"))
+      problems.push(`${file}: import "${match[1]}.js" must name the .ts file`);
   }
 }
 if (problems.length > 0) {
