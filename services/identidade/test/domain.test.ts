@@ -1,0 +1,102 @@
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import {
+  accountViolations,
+  grantedScopes,
+  isLocked,
+  MAX_FAILED_LOGINS,
+  passwordViolations,
+  rolesViolations,
+} from "../src/domain/accounts.ts";
+import { decideRefresh } from "../src/domain/refresh.ts";
+
+const now = new Date("2026-11-28T12:00:00Z");
+const later = new Date(now.getTime() + 60_000);
+
+describe("refresh decisions", () => {
+  test("a fresh, unused token rotates", () => {
+    expect(decideRefresh({ expiresAt: later, usedAt: null, revokedAt: null }, now)).toBe("rotate");
+  });
+  test("a spent token is a reuse, whatever its expiry", () => {
+    fc.assert(
+      fc.property(fc.date({ noInvalidDate: true }), (expiresAt) => {
+        expect(decideRefresh({ expiresAt, usedAt: now, revokedAt: null }, now)).toBe("reuse");
+      }),
+    );
+  });
+  test("revocation wins over everything", () => {
+    expect(decideRefresh({ expiresAt: later, usedAt: now, revokedAt: now }, now)).toBe("revoked");
+  });
+  test("a token expiring now is expired", () => {
+    expect(decideRefresh({ expiresAt: now, usedAt: null, revokedAt: null }, now)).toBe("expired");
+  });
+});
+
+describe("account rules", () => {
+  test("staff may not hold consorciado, partner or service roles, and vice versa", () => {
+    expect(rolesViolations("STAFF", ["ADMIN", "AUDITOR"])).toEqual([]);
+    expect(rolesViolations("STAFF", ["ADMIN", "CONSORCIADO"])).toHaveLength(1);
+    expect(rolesViolations("PARCEIRO", ["ADMIN"])).toHaveLength(1);
+    expect(rolesViolations("SERVICE", ["SERVICE"])).toEqual([]);
+  });
+  test("passwords: length, not the username, some variety", () => {
+    expect(passwordViolations("curta", "ana")[0]?.ruleId).toBe("password.min_len");
+    expect(passwordViolations("xx-maria.silva-xx", "maria.silva")[0]?.ruleId).toBe("password.username");
+    expect(passwordViolations("aaaaaaaaaaaaaaaa", "ana")[0]?.ruleId).toBe("password.variety");
+    expect(passwordViolations("cavalo correto bateria", "ana")).toEqual([]);
+  });
+  test("consorciado accounts need their consorciado; clients take no password", () => {
+    const base = {
+      username: "u",
+      roles: [] as const,
+      password: "",
+      consorciadoId: "",
+      scopes: [] as string[],
+    };
+    const fields = (v: { field: string }[]) => v.map((x) => x.field);
+    expect(
+      fields(
+        accountViolations({
+          ...base,
+          kind: "CONSORCIADO",
+          roles: ["CONSORCIADO"],
+          password: "senha bem longa 1",
+        }),
+      ),
+    ).toEqual(["consorciado_id"]);
+    expect(
+      fields(accountViolations({ ...base, kind: "PARCEIRO", roles: ["PARCEIRO"], password: "x" })),
+    ).toEqual(["password"]);
+    expect(
+      fields(
+        accountViolations({
+          ...base,
+          kind: "STAFF",
+          roles: ["ADMIN"],
+          password: "senha bem longa 1",
+          scopes: ["a"],
+        }),
+      ),
+    ).toEqual(["scopes"]);
+  });
+  test("lockout starts at the limit", () => {
+    expect(isLocked(MAX_FAILED_LOGINS - 1)).toBe(false);
+    expect(isLocked(MAX_FAILED_LOGINS)).toBe(true);
+  });
+  test("scopes: empty request means all granted; anything not granted is invalid", () => {
+    expect(grantedScopes("", ["a", "b"])).toEqual({ scopes: ["a", "b"] });
+    expect(grantedScopes("a a", ["a", "b"])).toEqual({ scopes: ["a"] });
+    expect(grantedScopes("a c", ["a", "b"])).toEqual({ invalid: ["c"] });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.stringMatching(/^[a-z]{1,5}$/)),
+        fc.array(fc.stringMatching(/^[a-z]{1,5}$/)),
+        (granted, asked) => {
+          const result = grantedScopes(asked.join(" "), granted);
+          if ("scopes" in result) expect(result.scopes.every((s) => granted.includes(s))).toBe(true);
+          else expect(result.invalid.every((s) => !granted.includes(s))).toBe(true);
+        },
+      ),
+    );
+  });
+});

@@ -1,0 +1,575 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { Writable } from "node:stream";
+import { create, type DescService } from "@bufbuild/protobuf";
+import { FieldMaskSchema } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
+import { AuthService } from "@consorcio/gen/consorcio/identidade/v1/auth_service_pb.js";
+import { UsuarioKind } from "@consorcio/gen/consorcio/identidade/v1/usuario_pb.js";
+import { UsuarioService } from "@consorcio/gen/consorcio/identidade/v1/usuario_service_pb.js";
+import { deleteQueues, eventually, startTestService, type TestService } from "@consorcio/platform/testing.ts";
+import { base64url, decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
+import { Secret, TOTP } from "otpauth";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { WidgetService } from "../../platform/test/gen/consorcio/platformtest/v1/widget_service_pb.js";
+import { widgetService } from "../../platform/test/widget-service.ts";
+import { service } from "../src/service.ts";
+
+const ADMIN_PASSWORD = "senha-do-admin-123";
+const secretKey = randomBytes(32).toString("base64");
+const baseEnv = { IDENTIDADE_SECRET_KEY: secretKey, CONSORCIO_ADMIN_PASSWORD: ADMIN_PASSWORD };
+// Every test logs in from 127.0.0.1 as admin: the rate limits have their own test.
+const NO_RATE_LIMITS = { LOGIN_LIMIT_PER_USER: "100000", LOGIN_LIMIT_PER_IP: "100000" };
+const logLines: string[] = [];
+const captureLogger = pino(
+  { level: "debug", base: { service: "identidade" } },
+  new Writable({
+    write(chunk, _encoding, done) {
+      logLines.push(String(chunk));
+      done();
+    },
+  }),
+);
+
+let identidade: TestService;
+let transport: Transport;
+let auth: ReturnType<typeof createClient<typeof AuthService>>;
+let usuarios: ReturnType<typeof createClient<typeof UsuarioService>>;
+let adminToken: string;
+const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+const password = () => `Senha forte ${randomUUID().slice(0, 8)}`;
+
+beforeAll(async () => {
+  identidade = await startTestService(service, { ...baseEnv, ...NO_RATE_LIMITS }, { logger: captureLogger });
+  transport = createConnectTransport({ baseUrl: identidade.service.url, httpVersion: "2" });
+  auth = createClient(AuthService, transport);
+  usuarios = createClient(UsuarioService, transport);
+  adminToken = (await auth.login({ username: "admin", password: ADMIN_PASSWORD })).accessToken;
+});
+afterAll(() => identidade.stop());
+
+async function createStaff(roles: Role[] = [Role.OPERADOR]) {
+  const username = `op-${randomUUID().slice(0, 8)}`;
+  const pwd = password();
+  const { usuario } = await usuarios.createUsuario(
+    { username, kind: UsuarioKind.STAFF, roles, password: pwd },
+    bearer(adminToken),
+  );
+  return { username, password: pwd, id: usuario?.id ?? "" };
+}
+
+describe("login and tokens", () => {
+  test("the first admin logs in and gets an EdDSA token with kid, iss, aud, sub, roles and a 15 min expiry", async () => {
+    const tokens = await auth.login({ username: "admin", password: ADMIN_PASSWORD });
+    expect(tokens.tokenType).toBe("Bearer");
+    expect(tokens.expiresIn).toBe(900);
+    const header = decodeProtectedHeader(tokens.accessToken);
+    expect(header.alg).toBe("EdDSA");
+    expect(header.kid).toBeTruthy();
+    const claims = decodeJwt(tokens.accessToken) as Record<string, unknown>;
+    expect(claims).toMatchObject({ iss: "consorcio-identidade", aud: "consorcio", roles: ["ADMIN"] });
+    expect((claims.exp as number) - (claims.iat as number)).toBe(900);
+    expect(tokens.refreshToken.length).toBeGreaterThanOrEqual(43);
+  });
+
+  test("a wrong password and an unknown username fail the same way", async () => {
+    const errors = await Promise.all([
+      auth.login({ username: "admin", password: "errada-errada" }).catch((e) => ConnectError.from(e)),
+      auth
+        .login({ username: `ninguem-${randomUUID()}`, password: "errada-errada" })
+        .catch((e) => ConnectError.from(e)),
+    ]);
+    for (const error of errors) {
+      expect(error).toBeInstanceOf(ConnectError);
+      expect((error as ConnectError).code).toBe(Code.Unauthenticated);
+      expect((error as ConnectError).rawMessage).toBe("invalid username or password");
+    }
+    await usuarios.unlockUsuario(
+      {
+        id:
+          (await usuarios.listUsuarios({ pageSize: 500 }, bearer(adminToken))).usuarios.find(
+            (u) => u.username === "admin",
+          )?.id ?? "",
+      },
+      bearer(adminToken),
+    );
+  });
+
+  test("refresh rotates; reusing a spent refresh token revokes the whole family", async () => {
+    const user = await createStaff();
+    const first = await auth.login({ username: user.username, password: user.password });
+    const second = await auth.refresh({ refreshToken: first.refreshToken });
+    expect(second.refreshToken).not.toBe(first.refreshToken);
+    expect(second.accessToken).not.toBe(first.accessToken);
+    const third = await auth.refresh({ refreshToken: second.refreshToken });
+    // A replay of the first token: the family (including the live third token) dies.
+    await expect(auth.refresh({ refreshToken: first.refreshToken })).rejects.toMatchObject({
+      code: Code.Unauthenticated,
+    });
+    await expect(auth.refresh({ refreshToken: third.refreshToken })).rejects.toMatchObject({
+      code: Code.Unauthenticated,
+    });
+    // Another session of the same user is untouched.
+    const other = await auth.login({ username: user.username, password: user.password });
+    await expect(auth.refresh({ refreshToken: other.refreshToken })).resolves.toBeDefined();
+  });
+
+  test("concurrent use of one refresh token yields one success and revokes the family", async () => {
+    const user = await createStaff();
+    const { refreshToken } = await auth.login({ username: user.username, password: user.password });
+    const results = await Promise.allSettled([
+      auth.refresh({ refreshToken }),
+      auth.refresh({ refreshToken }),
+    ]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    const winner = results.find((r) => r.status === "fulfilled");
+    await expect(
+      auth.refresh({
+        refreshToken: (winner as PromiseFulfilledResult<{ refreshToken: string }>).value.refreshToken,
+      }),
+    ).rejects.toMatchObject({ code: Code.Unauthenticated });
+  });
+
+  test("logout revokes the refresh token", async () => {
+    const user = await createStaff();
+    const { refreshToken } = await auth.login({ username: user.username, password: user.password });
+    await auth.logout({ refreshToken });
+    await expect(auth.refresh({ refreshToken })).rejects.toMatchObject({ code: Code.Unauthenticated });
+  });
+
+  test("a disabled user can neither log in nor refresh", async () => {
+    const user = await createStaff();
+    const { refreshToken } = await auth.login({ username: user.username, password: user.password });
+    await usuarios.disableUsuario({ id: user.id }, bearer(adminToken));
+    await expect(auth.login({ username: user.username, password: user.password })).rejects.toMatchObject({
+      code: Code.FailedPrecondition,
+    });
+    await expect(auth.refresh({ refreshToken })).rejects.toMatchObject({ code: Code.Unauthenticated });
+    const events = await identidade.db.query(
+      "select event_type from platform_outbox where event_type like '%UsuarioDesativado'",
+    );
+    expect(events.length).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("lockout and rate limits", () => {
+  test("five failures lock the account, even against the right password, until an ADMIN unlocks it", async () => {
+    const user = await createStaff();
+    for (let i = 0; i < 5; i++) {
+      await expect(auth.login({ username: user.username, password: "errada-errada" })).rejects.toMatchObject({
+        code: Code.Unauthenticated,
+      });
+    }
+    const locked = await auth
+      .login({ username: user.username, password: user.password })
+      .catch((e) => ConnectError.from(e));
+    expect((locked as ConnectError).code).toBe(Code.FailedPrecondition);
+    expect((locked as ConnectError).rawMessage).toMatch(/locked/);
+    expect((await usuarios.getUsuario({ id: user.id }, bearer(adminToken))).usuario?.locked).toBe(true);
+    const failures = await identidade.db.query(
+      "select count(*)::int as n from platform_outbox where event_type like '%LoginFalhou'",
+    );
+    expect(failures[0]?.n).toBeGreaterThanOrEqual(6);
+
+    await usuarios.unlockUsuario({ id: user.id }, bearer(adminToken));
+    await expect(auth.login({ username: user.username, password: user.password })).resolves.toBeDefined();
+  });
+
+  test("an unknown username locks the same way (nothing tells whether it exists)", async () => {
+    const username = `fantasma-${randomUUID().slice(0, 8)}`;
+    for (let i = 0; i < 5; i++)
+      await auth.login({ username, password: "errada-errada" }).catch(() => undefined);
+    await expect(auth.login({ username, password: "errada-errada" })).rejects.toMatchObject({
+      code: Code.FailedPrecondition,
+    });
+  });
+
+  test("login attempts per IP are rate-limited through Redis", async () => {
+    const limited = await startTestService(service, {
+      ...baseEnv,
+      LOGIN_LIMIT_PER_IP: "3",
+    });
+    try {
+      const client = createClient(
+        AuthService,
+        createConnectTransport({ baseUrl: limited.service.url, httpVersion: "2" }),
+      );
+      const ip = { headers: { "x-forwarded-for": `2001:db8::${randomBytes(4).toString("hex")}` } };
+      const codes: Code[] = [];
+      for (let i = 0; i < 5; i++) {
+        codes.push(
+          await client.login({ username: `u${i}-${randomUUID()}`, password: "x" }, ip).then(
+            () => Code.Unknown,
+            (e) => ConnectError.from(e).code,
+          ),
+        );
+      }
+      expect(codes).toEqual([
+        Code.Unauthenticated,
+        Code.Unauthenticated,
+        Code.Unauthenticated,
+        Code.ResourceExhausted,
+        Code.ResourceExhausted,
+      ]);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
+describe("MFA (TOTP)", () => {
+  test("enrol, confirm, then login requires the code; recovery codes work once", async () => {
+    const user = await createStaff();
+    const login = () => auth.login({ username: user.username, password: user.password });
+    const { accessToken } = await login();
+    const enrolment = await auth.enrollTotp({}, bearer(accessToken));
+    expect(enrolment.otpauthUri).toMatch(/^otpauth:\/\/totp\//);
+    const totp = new TOTP({
+      secret: Secret.fromBase32(enrolment.secret),
+      digits: 6,
+      period: 30,
+      algorithm: "SHA1",
+    });
+    await expect(
+      auth.confirmTotp({ code: "000000" === totp.generate() ? "111111" : "000000" }, bearer(accessToken)),
+    ).rejects.toMatchObject({
+      code: Code.InvalidArgument,
+    });
+    const { recoveryCodes } = await auth.confirmTotp({ code: totp.generate() }, bearer(accessToken));
+    expect(recoveryCodes).toHaveLength(10);
+
+    await expect(login()).rejects.toMatchObject({ code: Code.FailedPrecondition });
+    const wrong = totp.generate() === "123456" ? "654321" : "123456";
+    await expect(
+      auth.login({ username: user.username, password: user.password, totpCode: wrong }),
+    ).rejects.toMatchObject({
+      code: Code.Unauthenticated,
+    });
+    await expect(
+      auth.login({ username: user.username, password: user.password, totpCode: totp.generate() }),
+    ).resolves.toBeDefined();
+    const recovery = recoveryCodes[0] ?? "";
+    await expect(
+      auth.login({ username: user.username, password: user.password, recoveryCode: recovery }),
+    ).resolves.toBeDefined();
+    await expect(
+      auth.login({ username: user.username, password: user.password, recoveryCode: recovery }),
+    ).rejects.toMatchObject({
+      code: Code.Unauthenticated,
+    });
+    expect((await usuarios.getUsuario({ id: user.id }, bearer(adminToken))).usuario?.mfaEnabled).toBe(true);
+  });
+});
+
+describe("partner clients (client credentials)", () => {
+  test("a partner gets a token with its scopes; a wrong secret or scope is refused", async () => {
+    const username = `parceiro-${randomUUID().slice(0, 8)}`;
+    const created = await usuarios.createUsuario(
+      {
+        username,
+        kind: UsuarioKind.PARCEIRO,
+        roles: [Role.PARCEIRO],
+        scopes: ["boletos.read", "cotas.read"],
+      },
+      bearer(adminToken),
+    );
+    expect(created.clientSecret.length).toBeGreaterThanOrEqual(43);
+    const token = await auth.token({
+      grantType: "client_credentials",
+      clientId: username,
+      clientSecret: created.clientSecret,
+      scope: "cotas.read",
+    });
+    expect(token.scope).toBe("cotas.read");
+    const claims = decodeJwt(token.accessToken) as Record<string, unknown>;
+    expect(claims).toMatchObject({ roles: ["PARCEIRO"], scope: "cotas.read", sub: created.usuario?.id });
+    await expect(
+      auth.token({ grantType: "client_credentials", clientId: username, clientSecret: "errado", scope: "" }),
+    ).rejects.toMatchObject({ code: Code.Unauthenticated });
+    await expect(
+      auth.token({
+        grantType: "client_credentials",
+        clientId: username,
+        clientSecret: created.clientSecret,
+        scope: "admin",
+      }),
+    ).rejects.toMatchObject({ code: Code.InvalidArgument });
+    // Clients cannot use the password login.
+    await expect(auth.login({ username, password: created.clientSecret })).rejects.toMatchObject({
+      code: Code.Unauthenticated,
+    });
+    // A reset secret replaces the old one.
+    const { clientSecret } = await usuarios.resetPassword(
+      { id: created.usuario?.id ?? "" },
+      bearer(adminToken),
+    );
+    await expect(
+      auth.token({
+        grantType: "client_credentials",
+        clientId: username,
+        clientSecret: created.clientSecret,
+        scope: "",
+      }),
+    ).rejects.toMatchObject({ code: Code.Unauthenticated });
+    await expect(
+      auth.token({ grantType: "client_credentials", clientId: username, clientSecret, scope: "" }),
+    ).resolves.toBeDefined();
+  });
+});
+
+describe("account administration", () => {
+  test("create validates roles against the kind, rejects duplicates, lists with pagination, updates with a version", async () => {
+    await expect(
+      usuarios.createUsuario(
+        { username: "misturado", kind: UsuarioKind.STAFF, roles: [Role.CONSORCIADO], password: password() },
+        bearer(adminToken),
+      ),
+    ).rejects.toMatchObject({ code: Code.InvalidArgument });
+    const user = await createStaff();
+    await expect(
+      usuarios.createUsuario(
+        { username: user.username, kind: UsuarioKind.STAFF, roles: [Role.OPERADOR], password: password() },
+        bearer(adminToken),
+      ),
+    ).rejects.toMatchObject({ code: Code.AlreadyExists });
+
+    const seen: string[] = [];
+    let pageToken = "";
+    do {
+      const page = await usuarios.listUsuarios({ pageSize: 2, pageToken }, bearer(adminToken));
+      expect(page.usuarios.length).toBeLessThanOrEqual(2);
+      seen.push(...page.usuarios.map((u) => u.id));
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen).toContain(user.id);
+
+    const { usuario } = await usuarios.getUsuario({ id: user.id }, bearer(adminToken));
+    if (!usuario) throw new Error("usuario missing");
+    const mask = create(FieldMaskSchema, { paths: ["roles"] });
+    const updated = await usuarios.updateUsuario(
+      { usuario: { ...usuario, roles: [Role.GERENTE, Role.AUDITOR] }, updateMask: mask },
+      bearer(adminToken),
+    );
+    expect(updated.usuario?.roles).toEqual([Role.GERENTE, Role.AUDITOR]);
+    await expect(
+      usuarios.updateUsuario(
+        { usuario: { ...usuario, roles: [Role.ADMIN] }, updateMask: mask },
+        bearer(adminToken),
+      ),
+    ).rejects.toMatchObject({ code: Code.Aborted });
+  });
+
+  test("a retried CreateUsuario with the same request_id creates one account", async () => {
+    const requestId = randomUUID();
+    const request = {
+      username: `idem-${randomUUID().slice(0, 8)}`,
+      kind: UsuarioKind.STAFF,
+      roles: [Role.OPERADOR],
+      password: password(),
+      requestId,
+    };
+    const first = await usuarios.createUsuario(request, bearer(adminToken));
+    const again = await usuarios.createUsuario(request, bearer(adminToken));
+    expect(again.usuario?.id).toBe(first.usuario?.id);
+  });
+
+  test("every RPC that is not public denies without a token and with a wrong role", async () => {
+    const partner = await (async () => {
+      const username = `p-${randomUUID().slice(0, 8)}`;
+      const { clientSecret } = await usuarios.createUsuario(
+        { username, kind: UsuarioKind.PARCEIRO, roles: [Role.PARCEIRO] },
+        bearer(adminToken),
+      );
+      return (
+        await auth.token({ grantType: "client_credentials", clientId: username, clientSecret, scope: "" })
+      ).accessToken;
+    })();
+    const operador = await createStaff([Role.OPERADOR]);
+    const operadorToken = (await auth.login({ username: operador.username, password: operador.password }))
+      .accessToken;
+    const services: DescService[] = [UsuarioService, AuthService];
+    const publicMethods = new Set(["Login", "Refresh", "Logout", "Token"]);
+    let checked = 0;
+    for (const desc of services) {
+      const client = createClient(desc, transport) as unknown as Record<
+        string,
+        (req: object, opts?: object) => Promise<unknown>
+      >;
+      for (const method of desc.methods) {
+        if (publicMethods.has(method.name)) continue;
+        const call = client[method.localName];
+        if (!call) throw new Error(`no client method ${method.localName}`);
+        await expect(call({}), method.name).rejects.toMatchObject({ code: Code.Unauthenticated });
+        await expect(call({}, bearer(partner)), method.name).rejects.toMatchObject({
+          code: Code.PermissionDenied,
+        });
+        if (desc === UsuarioService) {
+          await expect(call({}, bearer(operadorToken)), method.name).rejects.toMatchObject({
+            code: Code.PermissionDenied,
+          });
+        }
+        checked++;
+      }
+    }
+    expect(checked).toBe(UsuarioService.methods.length + 2);
+  });
+});
+
+describe("tokens verified by another service", () => {
+  let widget: TestService;
+  let widgetClient: ReturnType<typeof createClient<typeof WidgetService>>;
+  const queue = `platformtest.${randomUUID().slice(0, 8)}`;
+
+  beforeAll(async () => {
+    widget = await startTestService(widgetService, {
+      JWKS_URL: `${identidade.service.url}/.well-known/jwks.json`,
+      WIDGET_QUEUE: queue,
+    });
+    widgetClient = createClient(
+      WidgetService,
+      createConnectTransport({ baseUrl: widget.service.url, httpVersion: "2" }),
+    );
+  });
+  afterAll(async () => {
+    await widget.stop();
+    await deleteQueues([queue]);
+  });
+
+  const createWidget = (token: string) => widgetClient.createWidget({ name: "verificado" }, bearer(token));
+
+  test("a token issued by identidade is accepted, with its roles", async () => {
+    const operador = await createStaff([Role.OPERADOR]);
+    const { accessToken } = await auth.login({ username: operador.username, password: operador.password });
+    await expect(createWidget(accessToken)).resolves.toBeDefined();
+    const auditor = await createStaff([Role.AUDITOR]);
+    const auditorToken = (await auth.login({ username: auditor.username, password: auditor.password }))
+      .accessToken;
+    await expect(createWidget(auditorToken)).rejects.toMatchObject({ code: Code.PermissionDenied });
+  });
+
+  test("wrong audience, wrong issuer, forged signature, HS256 and alg none are rejected", async () => {
+    // Instances sharing identidade's keys but configured for another audience / issuer.
+    const shared = {
+      ...baseEnv,
+      ...NO_RATE_LIMITS,
+    };
+    const tokensFrom = async (env: Record<string, string>) => {
+      const other = await startTestService(service, { ...shared, ...env }, { db: identidade.db });
+      try {
+        const client = createClient(
+          AuthService,
+          createConnectTransport({ baseUrl: other.service.url, httpVersion: "2" }),
+        );
+        return (await client.login({ username: "admin", password: ADMIN_PASSWORD })).accessToken;
+      } finally {
+        await other.stop();
+      }
+    };
+    const wrongAudience = await tokensFrom({ JWT_AUDIENCE: "outro-publico" });
+    const wrongIssuer = await tokensFrom({ JWT_ISSUER: "outro-emissor" });
+    const good = (await auth.login({ username: "admin", password: ADMIN_PASSWORD })).accessToken;
+    const { kid } = decodeProtectedHeader(good);
+    const claims = decodeJwt(good) as Record<string, unknown>;
+
+    const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
+    const forged = await new SignJWT(claims)
+      .setProtectedHeader({ alg: "EdDSA", kid: kid ?? "" })
+      .sign(privateKey);
+    const jwks = (await (await fetch(`${identidade.service.url}/.well-known/jwks.json`)).json()) as {
+      keys: { x: string }[];
+    };
+    const hs256 = await new SignJWT(claims)
+      .setProtectedHeader({ alg: "HS256", kid: kid ?? "" })
+      .sign(new TextEncoder().encode(jwks.keys[0]?.x ?? ""));
+    const none = `${base64url.encode(JSON.stringify({ alg: "none", kid }))}.${good.split(".")[1]}.`;
+
+    await expect(createWidget(good)).resolves.toBeDefined();
+    for (const [name, token] of Object.entries({ wrongAudience, wrongIssuer, forged, hs256, none })) {
+      await expect(createWidget(token), name).rejects.toMatchObject({ code: Code.Unauthenticated });
+    }
+  });
+
+  test("after a key rotation, tokens of the old and the new key are both accepted", async () => {
+    const before = (await auth.login({ username: "admin", password: ADMIN_PASSWORD })).accessToken;
+    await expect(createWidget(before)).resolves.toBeDefined();
+    const { kid } = await usuarios.rotateSigningKey({}, bearer(adminToken));
+    const after = (await auth.login({ username: "admin", password: ADMIN_PASSWORD })).accessToken;
+    expect(decodeProtectedHeader(after).kid).toBe(kid);
+    expect(decodeProtectedHeader(before).kid).not.toBe(kid);
+    // The other service refetches the JWKS on an unknown kid (after a 1 s cool-down at most).
+    await eventually(async () =>
+      createWidget(after).then(
+        () => true,
+        () => false,
+      ),
+    );
+    await expect(createWidget(before)).resolves.toBeDefined();
+    const published = (await (await fetch(`${identidade.service.url}/.well-known/jwks.json`)).json()) as {
+      keys: { kid: string }[];
+    };
+    expect(published.keys.map((k) => k.kid)).toEqual(
+      expect.arrayContaining([kid, decodeProtectedHeader(before).kid]),
+    );
+  });
+
+  test("an expired token is rejected", async () => {
+    const shortLived = await startTestService(
+      service,
+      {
+        ...baseEnv,
+        ...NO_RATE_LIMITS,
+        ACCESS_TOKEN_TTL_SECONDS: "2",
+      },
+      { db: identidade.db },
+    );
+    try {
+      const client = createClient(
+        AuthService,
+        createConnectTransport({ baseUrl: shortLived.service.url, httpVersion: "2" }),
+      );
+      const token = (await client.login({ username: "admin", password: ADMIN_PASSWORD })).accessToken;
+      const claims = decodeJwt(token) as {
+        exp: number;
+        iat: number;
+      };
+      expect(claims.exp - claims.iat).toBe(2);
+      await expect(createWidget(token)).resolves.toBeDefined();
+      // Past the expiry and the verifier's 5 s clock tolerance.
+      await new Promise((resolve) => setTimeout(resolve, (claims.exp + 6) * 1000 - Date.now()));
+      await expect(createWidget(token)).rejects.toMatchObject({ code: Code.Unauthenticated });
+    } finally {
+      await shortLived.stop();
+    }
+  });
+});
+
+describe("secrets at rest and in logs", () => {
+  test("no password, client secret, refresh token or TOTP secret is stored or logged in plaintext", async () => {
+    const user = await createStaff();
+    const tokens = await auth.login({ username: user.username, password: user.password });
+    const { secret } = await auth.enrollTotp({}, bearer(tokens.accessToken));
+    const partnerName = `cofre-${randomUUID().slice(0, 8)}`;
+    const { clientSecret } = await usuarios.createUsuario(
+      { username: partnerName, kind: UsuarioKind.PARCEIRO, roles: [Role.PARCEIRO] },
+      bearer(adminToken),
+    );
+    await auth.login({ username: user.username, password: `${user.password}-errada` }).catch(() => undefined);
+
+    const dump = JSON.stringify(
+      await identidade.db.query(
+        "select json_agg(t) as rows from (select * from usuario) t union all select json_agg(r) from refresh_token r union all select json_agg(k) from signing_key k union all select json_agg(o) from platform_outbox o union all select json_agg(i) from platform_idempotency i",
+      ),
+    );
+    for (const plaintext of [user.password, ADMIN_PASSWORD, clientSecret, tokens.refreshToken, secret]) {
+      expect(dump).not.toContain(plaintext);
+      expect(logLines.join("")).not.toContain(plaintext);
+    }
+    // Signing keys are sealed: no private "d" member in clear.
+    const keys = await identidade.db.query<{ private_jwk: string }>("select private_jwk from signing_key");
+    for (const key of keys) expect(key.private_jwk).toMatch(/^v1\./);
+    expect(logLines.length).toBeGreaterThan(0);
+  });
+});
