@@ -51,6 +51,8 @@ class CreateWidgetTables extends Migration {
 
 /** Widgets whose name starts with this fail after writing, to prove the rollback. */
 export const FAIL_AFTER_WRITE = "fail-after-write";
+/** Widgets whose name starts with this take half a second to create (graceful shutdown). */
+export const SLOW = "slow";
 /** WidgetTocado for widget ids starting with this always fails (dead-letter path). */
 export const POISON = "poison";
 
@@ -81,6 +83,7 @@ export const widgetService: ServiceDefinition<typeof widgetEnv> = {
               create(WidgetCriadoSchema, { widgetId: widget.id, name: widget.name }),
             );
             await em.flush();
+            if (req.name.startsWith(SLOW)) await new Promise((resolve) => setTimeout(resolve, 500));
             if (req.name.startsWith(FAIL_AFTER_WRITE)) throw new Error("boom after write");
             return create(CreateWidgetResponseSchema, {
               widget: {
