@@ -89,8 +89,16 @@ function principalFromClaims(payload: JWTPayload): Principal {
   return principal;
 }
 
+const policies = new WeakMap<DescMethod, Policy | null>();
+
+/** The RPC's policy from the contract, decoded once per method. */
 export function methodPolicy(method: DescMethod): Policy | undefined {
-  return hasOption(method, policyExtension) ? getOption(method, policyExtension) : undefined;
+  let policy = policies.get(method);
+  if (policy === undefined) {
+    policy = hasOption(method, policyExtension) ? getOption(method, policyExtension) : null;
+    policies.set(method, policy);
+  }
+  return policy ?? undefined;
 }
 
 function bearerToken(header: string | null): string | undefined {

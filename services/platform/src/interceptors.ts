@@ -7,8 +7,10 @@ import {
 } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { createValidateInterceptor } from "@connectrpc/validate";
+import type { ChamadaRegistrada } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
 import { OptimisticLockError, UniqueConstraintViolationException } from "@mikro-orm/core";
 import { uuidv7 } from "uuidv7";
+import { createCallAuditInterceptor } from "./audit.ts";
 import {
   createAuthenticationInterceptor,
   createAuthorizationInterceptor,
@@ -116,11 +118,17 @@ export function toConnectError(
   return new ConnectError(`internal error${requestId ? ` (request ${requestId})` : ""}`, Code.Internal);
 }
 
-/** The platform's chain, outermost first (DESIGN.md §5). */
-export function platformInterceptors(options: { logger: Logger; verifyToken: TokenVerifier }): Interceptor[] {
+/** The platform's chain, outermost first (DESIGN.md §5), with the audit of mutating calls after logging. */
+export function platformInterceptors(options: {
+  logger: Logger;
+  verifyToken: TokenVerifier;
+  service: string;
+  recordCall: (call: ChamadaRegistrada) => Promise<void>;
+}): Interceptor[] {
   return [
     createRequestContextInterceptor(),
     createLoggingInterceptor(options.logger),
+    createCallAuditInterceptor(options.service, options.recordCall, options.logger),
     createAuthenticationInterceptor(options.verifyToken),
     createAuthorizationInterceptor(),
     createValidateInterceptor(),

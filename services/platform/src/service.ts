@@ -1,5 +1,6 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
+import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
 import type { z } from "zod";
 import { createTokenVerifier, type TokenVerifier } from "./auth.ts";
 import type { EventBus } from "./bus.ts";
@@ -11,7 +12,7 @@ import { type Database, type MigrationEntry, openDatabase } from "./db.ts";
 import { type HealthState, registerHealth } from "./health.ts";
 import { platformInterceptors } from "./interceptors.ts";
 import { createLogger, type Logger } from "./logging.ts";
-import { type OutboxRelay, startOutboxRelay } from "./outbox.ts";
+import { enqueueEvent, type OutboxRelay, startOutboxRelay } from "./outbox.ts";
 import { connectRabbitMqBus } from "./rabbitmq-bus.ts";
 import { registerReflection } from "./reflection.ts";
 import { type HttpRoute, type RunningServer, startServer } from "./server.ts";
@@ -125,7 +126,20 @@ export async function runService<Env extends z.ZodObject, Deps>(
       host: config.HOST,
       port: config.port,
       logger,
-      interceptors: platformInterceptors({ logger, verifyToken }),
+      interceptors: platformInterceptors({
+        logger,
+        verifyToken,
+        service: definition.name,
+        async recordCall(call) {
+          await db.fork().transactional(async (em) => {
+            enqueueEvent(em, ChamadaRegistradaSchema, call, {
+              correlationId: call.correlationId,
+              actor: call.actor,
+            });
+          });
+          relay.wake();
+        },
+      }),
       httpRoutes: definition.httpRoutes?.(context, deps) ?? {},
       routes(router) {
         definition.routes(router, context, deps);

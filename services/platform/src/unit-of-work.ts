@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
 import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
+import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { takeCallRecord } from "./audit.ts";
 import { principalKey, requestContextKey } from "./context.ts";
 import type { Database } from "./db.ts";
 import { FailedPreconditionError } from "./errors.ts";
@@ -34,20 +36,24 @@ export function createTransactions(db: Database, relay: OutboxRelay): Transactio
   const run = async <T>(context: HandlerContext, work: (uow: UnitOfWork) => Promise<T>): Promise<T> => {
     const request = context.values.get(requestContextKey);
     const actor = context.values.get(principalKey)?.subject;
+    const meta = { correlationId: request?.correlationId, traceparent: request?.traceparent, actor };
     let published = false;
-    const result = await db.fork().transactional(async (em) =>
-      work({
+    const result = await db.fork().transactional(async (em) => {
+      const value = await work({
         em,
         publish(schema, event) {
           published = true;
-          return enqueueEvent(em, schema, event, {
-            correlationId: request?.correlationId,
-            traceparent: request?.traceparent,
-            actor,
-          });
+          return enqueueEvent(em, schema, event, meta);
         },
-      }),
-    );
+      });
+      // The audit record of the call commits with the change it made.
+      const call = takeCallRecord(context.values);
+      if (call) {
+        enqueueEvent(em, ChamadaRegistradaSchema, call, meta);
+        published = true;
+      }
+      return value;
+    });
     if (published) relay.wake();
     return result;
   };

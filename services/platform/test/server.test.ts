@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { fromBinary } from "@bufbuild/protobuf";
 import { ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import {
@@ -9,6 +10,7 @@ import {
   createGrpcTransport,
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
+import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
 import { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "@consorcio/gen/grpc/health/v1/health_pb.js";
 import * as grpc from "@grpc/grpc-js";
@@ -198,13 +200,13 @@ describe("the platform's RPC chain", () => {
     const again = await connect().createWidget({ name: "idempotente", requestId }, bearer(operador));
     expect(again.widget?.id).toBe(first.widget?.id);
     expect(await widgetCount()).toBe(before + 1);
-    const outbox = await harness.db.query("select count(*)::int as n from platform_outbox");
+    const widgetEvents =
+      "select count(*)::int as n from platform_outbox where event_type like '%WidgetCriado'";
+    const outbox = await harness.db.query(widgetEvents);
     await expect(
       connect().createWidget({ name: "outro conteudo", requestId }, bearer(operador)),
     ).rejects.toMatchObject({ code: Code.FailedPrecondition });
-    expect((await harness.db.query("select count(*)::int as n from platform_outbox"))[0]?.n).toBe(
-      outbox[0]?.n,
-    );
+    expect((await harness.db.query(widgetEvents))[0]?.n).toBe(outbox[0]?.n);
   });
 
   test("concurrent retries with one request_id still write once", async () => {
@@ -217,6 +219,49 @@ describe("the platform's RPC chain", () => {
     );
     expect(new Set(results.map((r) => r.widget?.id)).size).toBe(1);
     expect(await widgetCount()).toBe(before + 1);
+  });
+
+  test("every call to a mutating RPC leaves one audit record, whatever its outcome; reads leave none", async () => {
+    const calls = async (target: string) =>
+      (
+        await harness.db.query("select payload from platform_outbox where event_type = $1", [
+          ChamadaRegistradaSchema.typeName,
+        ])
+      )
+        .map((row) => fromBinary(ChamadaRegistradaSchema, row.payload))
+        .filter((call) => call.target === target || call.requestId === target);
+    const requestId = randomUUID();
+    const { widget } = await connect().createWidget({ name: "auditado", requestId }, bearer(operador));
+    const [ok] = await calls(requestId);
+    expect(ok).toMatchObject({
+      service: "platformtest",
+      method: "consorcio.platformtest.v1.WidgetService/CreateWidget",
+      result: "OK",
+      requestId,
+      actorRoles: [Role.OPERADOR],
+    });
+    expect(ok?.actor).toBeTruthy();
+    // Its record committed with the widget: same transaction, so both or neither.
+    expect(await calls(requestId)).toHaveLength(1);
+
+    await connect().getWidget({ id: widget?.id ?? "" }, bearer(operador));
+    expect(await calls(widget?.id ?? "")).toHaveLength(0);
+
+    const denied = randomUUID();
+    await connect()
+      .createWidget({ name: "negado", requestId: denied }, bearer(consorciado))
+      .catch(() => undefined);
+    const invalid = randomUUID();
+    await connect()
+      .createWidget({ name: "x", requestId: invalid }, bearer(operador))
+      .catch(() => undefined);
+    const anonymous = randomUUID();
+    await connect()
+      .createWidget({ name: "anonimo", requestId: anonymous })
+      .catch(() => undefined);
+    expect((await calls(denied)).map((c) => c.result)).toEqual(["PERMISSION_DENIED"]);
+    expect((await calls(invalid)).map((c) => c.result)).toEqual(["INVALID_ARGUMENT"]);
+    expect((await calls(anonymous)).map((c) => [c.result, c.actor])).toEqual([["UNAUTHENTICATED", ""]]);
   });
 
   test("health reports the real state of database, broker and cache", async () => {

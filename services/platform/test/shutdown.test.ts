@@ -21,8 +21,8 @@ test("graceful shutdown lets calls in flight finish and refuses new ones", async
   await new Promise((resolve) => setTimeout(resolve, 150));
   const stopped = harness.service.stop();
   const [h2, h1] = await Promise.all(inFlight);
-  expect(h2.widget?.name).toBe("slow-h2");
-  expect(h1.widget?.name).toBe("slow-h1");
+  expect(h2?.widget?.name).toBe("slow-h2");
+  expect(h1?.widget?.name).toBe("slow-h1");
   await stopped;
   const fresh = createClient(WidgetService, createGrpcTransport({ baseUrl: harness.service.url }));
   await expect(fresh.ping({})).rejects.toMatchObject({ code: Code.Unavailable });

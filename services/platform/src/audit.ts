@@ -1,0 +1,119 @@
+import { create, type DescMessage, type DescMethod } from "@bufbuild/protobuf";
+import { MethodOptions_IdempotencyLevel, timestampNow } from "@bufbuild/protobuf/wkt";
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  createContextKey,
+  type Interceptor,
+} from "@connectrpc/connect";
+import {
+  type ChamadaRegistrada,
+  ChamadaRegistradaSchema,
+} from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
+import { principalKey, requestContextKey } from "./context.ts";
+import type { Logger } from "./logging.ts";
+
+/** What the audit interceptor learned of a call before the handler ran. */
+interface CallInfo {
+  service: string;
+  method: string;
+  target: string;
+  requestId: string;
+  /** Set once the call's record was written inside the handler's own transaction. */
+  recorded: boolean;
+}
+
+const callInfoKey = createContextKey<CallInfo | undefined>(undefined, { description: "audited call" });
+
+/** Read-only RPCs are marked NO_SIDE_EFFECTS in the contract; everything else is audited. */
+export function isMutating(method: DescMethod): boolean {
+  return method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS;
+}
+
+/** The resource a request is about: its `id`, another `*_id`, or the `id` of its first message field. */
+function targetOf(schema: DescMessage, message: Record<string, unknown>): string {
+  const direct =
+    schema.fields.find((f) => f.name === "id") ??
+    schema.fields.find((f) => f.name.endsWith("_id") && f.name !== "request_id");
+  const value = direct ? message[direct.localName] : undefined;
+  if (typeof value === "string" && value) return value;
+  for (const field of schema.fields) {
+    if (field.fieldKind !== "message") continue;
+    const nested = message[field.localName] as Record<string, unknown> | undefined;
+    if (nested && typeof nested.id === "string" && nested.id) return nested.id;
+  }
+  return "";
+}
+
+export function callRecord(values: ContextValues, result: Code | "OK"): ChamadaRegistrada | undefined {
+  const info = values.get(callInfoKey);
+  if (!info) return undefined;
+  const principal = values.get(principalKey);
+  const request = values.get(requestContextKey);
+  return create(ChamadaRegistradaSchema, {
+    service: info.service,
+    method: info.method,
+    actor: principal?.subject ?? "",
+    actorRoles: [...(principal?.roles ?? [])],
+    target: info.target,
+    requestId: info.requestId,
+    correlationId: request?.correlationId ?? "",
+    result: result === "OK" ? "OK" : codeName(result),
+    time: timestampNow(),
+    clientIp: request?.clientIp ?? "",
+  });
+}
+
+/** Called by the unit of work: the record commits with the change; false when already recorded. */
+export function takeCallRecord(values: ContextValues): ChamadaRegistrada | undefined {
+  const info = values.get(callInfoKey);
+  if (!info || info.recorded) return undefined;
+  info.recorded = true;
+  return callRecord(values, "OK");
+}
+
+function codeName(code: Code): string {
+  return (Code[code] ?? "UNKNOWN").replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+/**
+ * Records every call to a mutating RPC, allowed or not. A successful call that
+ * wrote through the unit of work was recorded in its own transaction; any other
+ * outcome is recorded here, in a transaction of its own.
+ */
+export function createCallAuditInterceptor(
+  service: string,
+  record: (call: ChamadaRegistrada) => Promise<void>,
+  logger: Logger,
+): Interceptor {
+  return (next) => async (req) => {
+    if (!isMutating(req.method) || req.service.typeName.startsWith("grpc.")) return next(req);
+    const message = req.stream ? {} : (req.message as unknown as Record<string, unknown>);
+    const requestId = typeof message.requestId === "string" ? message.requestId : "";
+    const info: CallInfo = {
+      service,
+      method: `${req.service.typeName}/${req.method.name}`,
+      target: targetOf(req.method.input, message),
+      requestId,
+      recorded: false,
+    };
+    req.contextValues.set(callInfoKey, info);
+    const write = async (result: Code | "OK") => {
+      const call = callRecord(req.contextValues, result);
+      if (!call) return;
+      // An audit write that fails must not turn a done call into an error: log it loudly.
+      await record(call).catch((error) =>
+        logger.error({ err: error, method: info.method }, "audit record lost"),
+      );
+    };
+    try {
+      const res = await next(req);
+      if (!info.recorded) await write("OK");
+      return res;
+    } catch (error) {
+      await write(ConnectError.from(error).code);
+      throw error;
+    }
+  };
+}
