@@ -1,6 +1,8 @@
 // Helpers for the services' own tests: real servers, fresh databases, test tokens.
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import type { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
 import amqp from "amqplib";
@@ -156,5 +158,24 @@ export async function startTestService<Env extends z.ZodObject, Deps>(
       await service.stop();
       if (!options.db) await db.drop();
     },
+  };
+}
+
+/** Serves a key set over HTTP, as identidade's JWKS endpoint does. */
+export async function serveJwks(
+  jwks: JSONWebKeySet,
+): Promise<{ url: string; hits: () => number; close(): Promise<void> }> {
+  let hits = 0;
+  const server = createServer((_req, res) => {
+    hits++;
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(jwks));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+    hits: () => hits,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -20,6 +20,8 @@ export interface UnitOfWork {
 export interface Transactions {
   /** Runs `work` in one transaction; events it publishes go out after commit. */
   run<T>(context: HandlerContext, work: (uow: UnitOfWork) => Promise<T>): Promise<T>;
+  /** `run` for background jobs (no call, no caller): events carry the actor `system`. */
+  job<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T>;
   /**
    * Like `run`, keyed by the request's `request_id`: a retry with the same id gets the
    * first response and changes nothing. The stored response commits with the change.
@@ -33,9 +35,12 @@ export interface Transactions {
 }
 
 export function createTransactions(db: Database, relay: OutboxRelay): Transactions {
-  const run = async <T>(context: HandlerContext, work: (uow: UnitOfWork) => Promise<T>): Promise<T> => {
-    const request = context.values.get(requestContextKey);
-    const actor = context.values.get(principalKey)?.subject;
+  const run = async <T>(
+    context: HandlerContext | undefined,
+    work: (uow: UnitOfWork) => Promise<T>,
+  ): Promise<T> => {
+    const request = context?.values.get(requestContextKey);
+    const actor = context ? context.values.get(principalKey)?.subject : "system";
     const meta = { correlationId: request?.correlationId, traceparent: request?.traceparent, actor };
     let published = false;
     const result = await db.fork().transactional(async (em) => {
@@ -47,7 +52,7 @@ export function createTransactions(db: Database, relay: OutboxRelay): Transactio
         },
       });
       // The audit record of the call commits with the change it made.
-      const call = takeCallRecord(context.values);
+      const call = context ? takeCallRecord(context.values) : undefined;
       if (call) {
         enqueueEvent(em, ChamadaRegistradaSchema, call, meta);
         published = true;
@@ -60,6 +65,7 @@ export function createTransactions(db: Database, relay: OutboxRelay): Transactio
 
   return {
     run,
+    job: (work) => run(undefined, work),
     async idempotent(context, request, responseSchema, work) {
       if (!request.requestId) return run(context, work);
       const method = `${context.service.typeName}/${context.method.name}`;

@@ -1,0 +1,74 @@
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import {
+  ConsorciadoService,
+  CreateConsorciadoRequestSchema,
+  CreateConsorciadoResponseSchema,
+} from "@consorcio/gen/consorcio/consorciados/v1/consorciado_service_pb.js";
+import { InvalidArgumentError, ownerScopeKey, principalKey, type ServiceContext } from "@consorcio/platform";
+import type { Consorciados } from "./consorciados.ts";
+
+const actorOf = (context: HandlerContext) => context.values.get(principalKey)?.subject ?? "";
+
+export function routes(router: ConnectRouter, { tx, db }: ServiceContext, consorciados: Consorciados): void {
+  router.service(ConsorciadoService, {
+    async createConsorciado(req, context) {
+      const consorciado = req.consorciado;
+      if (!consorciado) throw new InvalidArgumentError([{ field: "consorciado", message: "required" }]);
+      return tx.idempotent(
+        context,
+        { schema: CreateConsorciadoRequestSchema, message: req, requestId: req.requestId },
+        CreateConsorciadoResponseSchema,
+        async (uow) => ({
+          $typeName: CreateConsorciadoResponseSchema.typeName,
+          consorciado: await consorciados.create(uow, consorciado),
+        }),
+      );
+    },
+    async getConsorciado(req, context) {
+      return { consorciado: await consorciados.get(db.fork(), req.id, context.values.get(ownerScopeKey)) };
+    },
+    async listConsorciados(req) {
+      return consorciados.list(db.fork(), req);
+    },
+    async updateConsorciado(req, context) {
+      const consorciado = req.consorciado;
+      if (!consorciado) throw new InvalidArgumentError([{ field: "consorciado", message: "required" }]);
+      const owner = context.values.get(ownerScopeKey);
+      const paths = req.updateMask?.paths ?? [];
+      return {
+        consorciado: await tx.run(context, (uow) => consorciados.update(uow, consorciado, paths, owner)),
+      };
+    },
+    async deactivateConsorciado(req, context) {
+      return { consorciado: await tx.run(context, (uow) => consorciados.deactivate(uow, req.id)) };
+    },
+    async recordConsentimento(req, context) {
+      return {
+        consentimento: await tx.run(context, (uow) => consorciados.recordConsent(uow, req, actorOf(context))),
+      };
+    },
+    async listConsentimentos(req) {
+      return { consentimentos: await consorciados.listConsents(db.fork(), req.consorciadoId) };
+    },
+    async exportDadosPessoais(req, context) {
+      const content = await tx.run(context, (uow) =>
+        consorciados.export(uow, req.consorciadoId, actorOf(context)),
+      );
+      return {
+        contentType: "application/json",
+        content,
+        generatedTime: { seconds: BigInt(Math.floor(Date.now() / 1000)), nanos: 0 },
+      };
+    },
+    async requestErasure(req, context) {
+      return {
+        consorciado: await tx.run(context, (uow) =>
+          consorciados.requestErasure(uow, req.consorciadoId, actorOf(context)),
+        ),
+      };
+    },
+    async processDueErasures(_req, context) {
+      return { anonimizados: await tx.run(context, (uow) => consorciados.anonymizeDue(uow, new Date())) };
+    },
+  });
+}

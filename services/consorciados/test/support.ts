@@ -1,0 +1,41 @@
+import { randomBytes } from "node:crypto";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { ConsorciadoService } from "@consorcio/gen/consorcio/consorciados/v1/consorciado_service_pb.js";
+import {
+  createTestIssuer,
+  serveJwks,
+  startTestService,
+  type TestService,
+} from "@consorcio/platform/testing.ts";
+import { service } from "../src/service.ts";
+
+export const piiKeys = {
+  PII_MASTER_KEY: randomBytes(32).toString("base64"),
+  PII_INDEX_KEY: randomBytes(32).toString("base64"),
+};
+
+/** consorciados on a fresh database, trusting a test issuer's keys. */
+export async function startConsorciados(env: Record<string, string> = {}) {
+  const issuer = await createTestIssuer();
+  const jwks = await serveJwks(issuer.jwks);
+  const running: TestService = await startTestService(service, {
+    ...piiKeys,
+    JWKS_URL: jwks.url,
+    ERASURE_INTERVAL_SECONDS: "0",
+    ...env,
+  });
+  const client = createClient(
+    ConsorciadoService,
+    createConnectTransport({ baseUrl: running.service.url, httpVersion: "2" }),
+  );
+  return {
+    ...running,
+    issuer,
+    client,
+    async stop() {
+      await running.stop();
+      await jwks.close();
+    },
+  };
+}
