@@ -65,11 +65,29 @@ export function callRecord(values: ContextValues, result: Code | "OK"): ChamadaR
   });
 }
 
-/** Called by the unit of work: the record commits with the change; false when already recorded. */
-export function takeCallRecord(values: ContextValues): ChamadaRegistrada | undefined {
+/** The id of what a handler returned: `id`, or the `id` of its first field holding one (a created resource). */
+function resultId(result: unknown): string {
+  if (!result || typeof result !== "object") return "";
+  const record = result as Record<string, unknown>;
+  if (typeof record.id === "string") return record.id;
+  for (const value of Object.values(record)) {
+    if (value && typeof value === "object" && typeof (value as { id?: unknown }).id === "string") {
+      return (value as { id: string }).id;
+    }
+  }
+  return "";
+}
+
+/**
+ * Called by the unit of work with the handler's result: the record commits with
+ * the change. Undefined when there is no call or it was already recorded.
+ */
+export function takeCallRecord(values: ContextValues, result: unknown): ChamadaRegistrada | undefined {
   const info = values.get(callInfoKey);
   if (!info || info.recorded) return undefined;
   info.recorded = true;
+  // A create names its target only in its result.
+  if (!info.target) info.target = resultId(result);
   return callRecord(values, "OK");
 }
 

@@ -52,7 +52,7 @@ export function createTransactions(db: Database, relay: OutboxRelay): Transactio
         },
       });
       // The audit record of the call commits with the change it made.
-      const call = context ? takeCallRecord(context.values) : undefined;
+      const call = context ? takeCallRecord(context.values, value) : undefined;
       if (call) {
         enqueueEvent(em, ChamadaRegistradaSchema, call, meta);
         published = true;

@@ -1,0 +1,13 @@
+import type { Registry } from "@bufbuild/protobuf";
+import type { ConsumerDefinition } from "@consorcio/platform";
+import { append, describe } from "../audit-log.ts";
+
+/** Every event on the bus, and the platform's call records, become chained audit records. */
+export function auditConsumer(queue: string, registry: Registry): ConsumerDefinition {
+  return {
+    queue,
+    handlers: [],
+    bindAll: true,
+    fallback: (em, message) => append(em, describe(message, registry)),
+  };
+}

@@ -1,0 +1,24 @@
+import type { Registry } from "@bufbuild/protobuf";
+import { AuditoriaService } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_service_pb.js";
+import type { ServiceDefinition } from "@consorcio/platform";
+import { z } from "zod";
+import { auditConsumer } from "./events/consumer.ts";
+import { routes } from "./routes.ts";
+import { entities, migrations } from "./store/entities.ts";
+import { loadContractRegistry } from "./store/registry.ts";
+
+const env = z.object({
+  /** The queue bound to every event (`#`). */
+  AUDITORIA_QUEUE: z.string().min(1).default("auditoria.queue"),
+});
+
+export const service: ServiceDefinition<typeof env, Registry> = {
+  name: "auditoria",
+  services: [AuditoriaService],
+  env,
+  entities,
+  migrations,
+  prepare: () => loadContractRegistry(),
+  routes: (router, context) => routes(router, context),
+  consumers: ({ config }, registry) => [auditConsumer(config.AUDITORIA_QUEUE, registry)],
+};
