@@ -59,18 +59,19 @@ async function ensureDatabase(serverUrl: string, name: string): Promise<string> 
   return url.toString();
 }
 
-/** Local-only secrets, made once and kept beside the embedded data (never for production). */
+/** Keys the services need, made once per machine and kept beside the embedded data (never for production). */
+const LOCAL_KEYS = ["IDENTIDADE_SECRET_KEY", "PII_MASTER_KEY", "PII_INDEX_KEY"];
+
 function localSecrets(): Record<string, string> {
   const file = `${root}.data/local-secrets.json`;
-  if (!existsSync(file)) {
+  const secrets = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>) : {};
+  const missing = LOCAL_KEYS.filter((key) => !secrets[key]);
+  if (missing.length > 0) {
+    for (const key of missing) secrets[key] = randomBytes(32).toString("base64");
     mkdirSync(`${root}.data`, { recursive: true });
-    writeFileSync(
-      file,
-      JSON.stringify({ IDENTIDADE_SECRET_KEY: randomBytes(32).toString("base64") }, null, 2),
-      { mode: 0o600 },
-    );
+    writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   }
-  return JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
+  return secrets;
 }
 
 const definitions: ServiceDefinition<never, unknown>[] = [];

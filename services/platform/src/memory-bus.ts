@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import {
   deadLetterQueue,
   type EventBus,
@@ -11,6 +12,12 @@ import type { Logger } from "./logging.ts";
 
 interface Queue {
   options: SubscriptionOptions;
+  /**
+   * Runs the handler in the async context of the subscriber, not the publisher's:
+   * the publisher is inside its own database transaction, which async-context-aware
+   * libraries (the ORM) would otherwise carry into the consumer.
+   */
+  inSubscriberContext: <R>(fn: () => R) => R;
   /** Deliveries run one at a time per queue, like a prefetch of 1. */
   tail: Promise<void>;
 }
@@ -30,7 +37,7 @@ export function createMemoryBus(logger: Logger): EventBus {
     queue.tail = queue.tail.then(async () => {
       if (closed) return;
       try {
-        await queue.options.handler(message);
+        await queue.inSubscriberContext(() => queue.options.handler(message));
       } catch (error) {
         const { maxAttempts } = queue.options;
         if (message.attempt >= maxAttempts) {
@@ -76,7 +83,11 @@ export function createMemoryBus(logger: Logger): EventBus {
     },
     async subscribe(options) {
       if (queues.has(options.queue)) throw new Error(`queue ${options.queue} already has a consumer`);
-      queues.set(options.queue, { options, tail: Promise.resolve() });
+      queues.set(options.queue, {
+        options,
+        inSubscriberContext: AsyncLocalStorage.snapshot(),
+        tail: Promise.resolve(),
+      });
     },
     async takeDeadLetters(queue, max = 100) {
       const dlq = deadLetterQueue(queue);

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, test } from "vitest";
 import type { EventBus, IncomingMessage, OutgoingMessage } from "../src/bus.ts";
@@ -121,6 +122,23 @@ export function busConformance(
       expect(dead[0]?.attempt).toBe(3);
       expect(new TextDecoder().decode(dead[0]?.body)).toBe("poison");
       expect(await bus.takeDeadLetters(queue)).toHaveLength(0);
+    });
+
+    test("runs handlers outside the publisher's async context (its transaction must not leak in)", async () => {
+      const bus = await fresh();
+      const type = `consorcio.conformance.v1.Context${randomUUID().slice(0, 8)}`;
+      const context = new AsyncLocalStorage<string>();
+      const seen: Array<string | undefined> = [];
+      await bus.subscribe({
+        queue: queueName(),
+        bindings: [type],
+        maxAttempts: 1,
+        retryDelayMs: 10,
+        handler: async () => void seen.push(context.getStore()),
+      });
+      await context.run("publisher transaction", () => bus.publish([message(type)]));
+      await eventually(async () => seen.length === 1);
+      expect(seen).toEqual([undefined]);
     });
 
     test("refuses a second consumer on the same queue", async () => {
