@@ -229,6 +229,19 @@ describe("check:deploy on broken copies", () => {
     );
   });
 
+  it("reports identidade's secret key passed as a plain value instead of a secretKeyRef", () => {
+    const root = fixture();
+    edit(root, `${PATHS.templates}/_helpers.tpl`, (t) =>
+      t.replace(
+        /- name: IDENTIDADE_SECRET_KEY\n\s*valueFrom:\n(?:\s+.*\n){3}/,
+        '- name: IDENTIDADE_SECRET_KEY\n  value: "in-the-chart"\n',
+      ),
+    );
+    expect(problemsOf(root)).toContain(
+      "helm/consorcio/templates/_helpers.tpl: IDENTIDADE_SECRET_KEY must come from a secretKeyRef",
+    );
+  });
+
   it("reports a template reading a value the schema does not declare", () => {
     const root = fixture();
     edit(root, `${PATHS.templates}/deployment.yaml`, (t) =>
@@ -331,8 +344,8 @@ describe("check:deploy on broken copies", () => {
     expect(problems).toContainEqual(
       expect.stringMatching(/grupos-allow-callers: selects grupos, which is not an existing/),
     );
-    // The transcoder names a proto service of grupos, which no longer counts (with no other
-    // domain service, the filter itself must go: Envoy rejects an empty list).
+    // The transcoder names a proto service of grupos, which no longer counts (were no domain
+    // service left, the filter itself would have to go: Envoy rejects an empty list).
     expect(problems).toContainEqual(expect.stringMatching(/grpc_json_transcoder/));
   });
 

@@ -840,7 +840,8 @@ function checkHelm(root: string, services: ServiceName[], problems: Problems): v
     "REDIS_URL",
     "S3_ACCESS_KEY",
     "S3_SECRET_KEY",
-    "JWT_PRIVATE_KEY",
+    "IDENTIDADE_SECRET_KEY",
+    "CONSORCIO_ADMIN_PASSWORD",
     "PII_MASTER_KEY",
   ]) {
     if (!new RegExp(`- name: ${name}\\n\\s*valueFrom:\\n\\s*secretKeyRef:`).test(env)) {

@@ -66,11 +66,17 @@ references to existing Secrets. Argument: dict "root" $ "name" <service> "svc" <
       name: {{ $refs.s3.name }}
       key: {{ $refs.s3.secretKeyKey }}
 {{- if .svc.jwtSigner }}
-- name: JWT_PRIVATE_KEY
+- name: IDENTIDADE_SECRET_KEY
   valueFrom:
     secretKeyRef:
-      name: {{ $refs.jwt.name }}
-      key: {{ $refs.jwt.privateKeyKey }}
+      name: {{ $refs.identidade.name }}
+      key: {{ $refs.identidade.secretKeyKey }}
+- name: CONSORCIO_ADMIN_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $refs.identidade.name }}
+      key: {{ $refs.identidade.adminPasswordKey }}
+      optional: true
 {{- end }}
 {{- if .svc.personalData }}
 - name: PII_MASTER_KEY
