@@ -244,8 +244,12 @@ describe("the platform's RPC chain", () => {
     // Its record committed with the widget: same transaction, so both or neither.
     expect(await calls(requestId)).toHaveLength(1);
 
+    // A create names its target by the resource it created.
+    expect(ok?.target).toBe(widget?.id);
     await connect().getWidget({ id: widget?.id ?? "" }, bearer(operador));
-    expect(await calls(widget?.id ?? "")).toHaveLength(0);
+    expect((await calls(widget?.id ?? "")).map((c) => c.method)).toEqual([
+      "consorcio.platformtest.v1.WidgetService/CreateWidget",
+    ]);
 
     const denied = randomUUID();
     await connect()
