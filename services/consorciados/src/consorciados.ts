@@ -16,11 +16,13 @@ import {
 import {
   AlreadyExistsError,
   ConflictError,
+  decodePageToken,
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
   type OwnerScope,
   PermissionDeniedError,
+  page,
   type UnitOfWork,
 } from "@consorcio/platform";
 import type { EntityManager } from "@mikro-orm/postgresql";
@@ -117,7 +119,7 @@ export class Consorciados {
     },
   ): Promise<{ consorciados: Consorciado[]; nextPageToken: string }> {
     const pageSize = input.pageSize || DEFAULT_PAGE_SIZE;
-    const after = input.pageToken ? decodePageToken(input.pageToken) : undefined;
+    const after = decodePageToken(input.pageToken);
     const status = statusFromMessage(input.status);
     const where: Record<string, unknown> = {};
     if (after) where.id = { $gt: after };
@@ -130,11 +132,8 @@ export class Consorciados {
       where.nomeIndex = { $contains: [this.vault.blindIndex("nome", prefix)] };
     }
     const rows = await em.find(ConsorciadoRow, where, { orderBy: { id: "asc" }, limit: pageSize + 1 });
-    const page = rows.slice(0, pageSize);
-    return {
-      consorciados: page.map((row) => toMessage(row, this.read(row))),
-      nextPageToken: rows.length > pageSize ? Buffer.from(page.at(-1)?.id ?? "").toString("base64url") : "",
-    };
+    const { items, nextPageToken } = page(rows, pageSize);
+    return { consorciados: items.map((row) => toMessage(row, this.read(row))), nextPageToken };
   }
 
   async update(
@@ -361,13 +360,6 @@ function consentToMessage(
     time: timestampFromDate(c.createdAt),
     registradoPor: c.registradoPor,
   });
-}
-
-function decodePageToken(token: string): string {
-  const id = Buffer.from(token, "base64url").toString("utf8");
-  if (!/^[0-9a-f-]{36}$/.test(id))
-    throw new InvalidArgumentError([{ field: "page_token", message: "invalid page token" }]);
-  return id;
 }
 
 /** The current data with the masked fields taken from the request. */

@@ -12,8 +12,10 @@ import {
 import {
   AlreadyExistsError,
   ConflictError,
+  decodePageToken,
   InvalidArgumentError,
   NotFoundError,
+  page,
   randomSecret,
   roleFromName,
   roleName,
@@ -137,27 +139,17 @@ export async function listUsuarios(
   input: { pageSize: number; pageToken: string; kind: UsuarioKind },
 ): Promise<{ usuarios: UsuarioMessage[]; nextPageToken: string }> {
   const pageSize = input.pageSize || DEFAULT_PAGE_SIZE;
-  const after = input.pageToken ? decodePageToken(input.pageToken) : undefined;
+  const after = decodePageToken(input.pageToken);
   const kind = kindName(input.kind);
   const rows = await em.find(
     Usuario,
     { ...(after ? { id: { $gt: after } } : {}), ...(kind ? { kind } : {}) },
     { orderBy: { id: "asc" }, limit: pageSize + 1 },
   );
-  const page = rows.slice(0, pageSize);
-  const attempts = await em.find(LoginAttempt, { username: { $in: page.map((u) => u.username) } });
+  const { items, nextPageToken } = page(rows, pageSize);
+  const attempts = await em.find(LoginAttempt, { username: { $in: items.map((u) => u.username) } });
   const failures = new Map(attempts.map((a) => [a.username, a.failures]));
-  return {
-    usuarios: page.map((u) => toMessage(u, failures.get(u.username) ?? 0)),
-    nextPageToken: rows.length > pageSize ? Buffer.from(page.at(-1)?.id ?? "").toString("base64url") : "",
-  };
-}
-
-function decodePageToken(token: string): string {
-  const id = Buffer.from(token, "base64url").toString("utf8");
-  if (!/^[0-9a-f-]{36}$/.test(id))
-    throw new InvalidArgumentError([{ field: "page_token", message: "invalid page token" }]);
-  return id;
+  return { usuarios: items.map((u) => toMessage(u, failures.get(u.username) ?? 0)), nextPageToken };
 }
 
 const UPDATABLE = new Set(["roles", "scopes"]);

@@ -14,6 +14,7 @@ export * from "./interceptors.ts";
 export * from "./logging.ts";
 export * from "./memory-bus.ts";
 export * from "./outbox.ts";
+export * from "./pagination.ts";
 export * from "./rabbitmq-bus.ts";
 export * from "./reflection.ts";
 export * from "./server.ts";
