@@ -11,6 +11,7 @@ import {
   errors as joseErrors,
   jwtVerify,
 } from "jose";
+import { LRUCache } from "lru-cache";
 import { ownerScopeKey, type Principal, principalKey } from "./context.ts";
 
 /** Algorithms identidade may sign with; anything else (notably `none` and HS*) is rejected. */
@@ -55,7 +56,11 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
           createRemoteJWKSet(options.jwksUrl, { cooldownDuration: 1_000, cacheMaxAge: 10 * 60_000 })
         : undefined;
   if (!keys) throw new Error("token verifier needs jwksUrl or jwks");
+  // Callers reuse a token for its whole life: verify each once, until it expires.
+  const verified = new LRUCache<string, Principal>({ max: 10_000 });
   return async (token) => {
+    const cached = verified.get(token);
+    if (cached) return cached;
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, keys, {
@@ -72,7 +77,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       }
       throw new ConnectError("invalid or expired access token", Code.Unauthenticated);
     }
-    return principalFromClaims(payload);
+    const principal = principalFromClaims(payload);
+    const ttl = typeof payload.exp === "number" ? payload.exp * 1000 - Date.now() : 0;
+    if (ttl > 0) verified.set(token, principal, { ttl });
+    return principal;
   };
 }
 
