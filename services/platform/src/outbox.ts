@@ -63,7 +63,7 @@ export interface OutboxRelayOptions {
   bus: EventBus;
   logger: Logger;
   batchSize?: number;
-  /** Poll period when idle: other replicas' commits are seen this late at most. */
+  /** Poll period when idle (local commits wake the relay at once): what other replicas commit is seen this late at most. */
   pollMs?: number;
   /** Back-off cap after broker failures. */
   maxBackoffMs?: number;
@@ -80,7 +80,7 @@ export interface OutboxRelayOptions {
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { db, bus, logger } = options;
   const batchSize = options.batchSize ?? 200;
-  const pollMs = options.pollMs ?? 250;
+  const pollMs = options.pollMs ?? 1_000;
   const maxBackoffMs = options.maxBackoffMs ?? 10_000;
   const retentionMs = (options.retentionHours ?? 24 * 7) * 3_600_000;
   let stopped = false;

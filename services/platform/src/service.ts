@@ -6,7 +6,7 @@ import { createTokenVerifier, type TokenVerifier } from "./auth.ts";
 import type { EventBus } from "./bus.ts";
 import { type Cache, createRedisCache } from "./cache.ts";
 import type { ServiceName } from "./catalog.ts";
-import { loadConfig, type PlatformConfig, requireNode24 } from "./config.ts";
+import { ConfigError, loadConfig, type PlatformConfig, requireNode24 } from "./config.ts";
 import { type ConsumerDefinition, consumerBindings, inboxHandler } from "./consumer.ts";
 import { type Database, type MigrationEntry, openDatabase } from "./db.ts";
 import { type HealthState, registerHealth } from "./health.ts";
@@ -195,26 +195,36 @@ export async function runStandalone<Env extends z.ZodObject, Deps>(
   definition: ServiceDefinition<Env, Deps>,
 ): Promise<void> {
   requireNode24();
-  if (process.argv.includes("migrate")) {
-    const config = loadConfig(definition.name, process.env, definition.env);
-    const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
-    const db = await openDatabase({
-      url: config.DATABASE_URL,
-      entities: definition.entities,
-      migrations: definition.migrations,
-      logger,
-    });
-    await db.migrate();
-    await db.close();
-    return;
-  }
-  const running = await runService(definition, { env: process.env });
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
-      running.stop().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    });
+  try {
+    if (process.argv.includes("migrate")) {
+      const config = loadConfig(definition.name, process.env, definition.env);
+      const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
+      const db = await openDatabase({
+        url: config.DATABASE_URL,
+        entities: definition.entities,
+        migrations: definition.migrations,
+        logger,
+      });
+      await db.migrate();
+      await db.close();
+      return;
+    }
+    const running = await runService(definition, { env: process.env });
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      process.once(signal, () => {
+        running.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      });
+    }
+  } catch (error) {
+    // A bad setting or an unreachable dependency: one clear line, no stack.
+    const message =
+      error instanceof ConfigError
+        ? error.message
+        : `${definition.name} failed to start: ${(error as Error).message}`;
+    process.stderr.write(`${message}\n`);
+    process.exit(1);
   }
 }
