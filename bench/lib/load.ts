@@ -8,8 +8,15 @@ export interface Target {
   /** Request headers besides :method and :path. */
   headers: Record<string, string>;
   body: Uint8Array;
+  /**
+   * Per-request bodies: request i of one `drive` sends `bodies[i]` instead of `body`
+   * (e.g. records that must be distinct). There must be at least `limits.requests` of them.
+   */
+  bodies?: readonly Uint8Array[];
   /** The exact response body a success carries. */
   expect: Uint8Array;
+  /** When set, decides whether a 200 response's body is a success instead of comparing it with `expect`. */
+  accept?: (body: Buffer) => boolean;
   /** gRPC: the call must end with grpc-status 0 (in headers or trailers). */
   grpc: boolean;
 }
@@ -31,6 +38,10 @@ export interface Measured {
 
 /** Sends requests until `limits.requests` are done or `limits.seconds` have passed. */
 export function drive(session: http2.ClientHttp2Session, target: Target, limits: Limits): Promise<Measured> {
+  if (target.bodies && target.bodies.length < limits.requests)
+    return Promise.reject(
+      new RangeError(`${target.bodies.length} request bodies for ${limits.requests} requests`),
+    );
   const latencies = new Float64Array(limits.requests);
   const headers = { ":method": "POST", ":path": target.path, ...target.headers };
   const expect = Buffer.from(target.expect);
@@ -64,7 +75,7 @@ export function drive(session: http2.ClientHttp2Session, target: Target, limits:
         fail("session closed before the run ended");
         return settle();
       }
-      issued++;
+      const index = issued++;
       inFlight++;
       const sent = performance.now();
       let status = 0;
@@ -89,11 +100,14 @@ export function drive(session: http2.ClientHttp2Session, target: Target, limits:
         if (error !== undefined) fail(`stream error: ${error}`);
         else if (status !== 200) fail(`HTTP ${status}: ${Buffer.concat(chunks).toString().slice(0, 200)}`);
         else if (target.grpc && grpcStatus !== "0") fail(`grpc-status ${grpcStatus ?? "missing"}`);
-        else if (!(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks))?.equals(expect))
-          fail("unexpected response body");
+        else {
+          const received = (chunks.length === 1 ? chunks[0] : undefined) ?? Buffer.concat(chunks);
+          if (!(target.accept ? target.accept(received) : received.equals(expect)))
+            fail("unexpected response body");
+        }
         next();
       });
-      stream.end(target.body);
+      stream.end(target.bodies?.[index] ?? target.body);
     };
     for (let i = 0; i < limits.concurrency; i++) next();
   });

@@ -28,6 +28,8 @@ export interface Row {
   /** Load generator CPU per completed call: near one core's worth means the client set the pace. */
   clientCpuMicrosPerCall: number;
   rssMiB: number;
+  /** How this case was measured, when it differs from the table's header; printed below the table. */
+  note?: string;
 }
 
 export function parseBenchArgs(args: string[]): BenchOptions {
@@ -109,6 +111,7 @@ export function printTable(rows: readonly Row[], options: BenchOptions): void {
   console.log(format(header));
   console.log(widths.map((width) => "-".repeat(width)).join("  "));
   for (const line of lines) console.log(format(line));
+  for (const row of rows.filter((r) => r.note)) console.log(`\n${row.group}: ${row.name}: ${row.note}`);
   for (const row of rows.filter((r) => r.failures > 0))
     console.log(`\n${row.group}: ${row.name}: ${row.failures} failures, first: ${row.firstFailure}`);
 }
