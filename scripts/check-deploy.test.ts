@@ -242,6 +242,38 @@ describe("check:deploy on broken copies", () => {
     );
   });
 
+  it("reports the personal-data keys missing or passed as plain values instead of secretKeyRefs", () => {
+    const root = fixture();
+    edit(root, `${PATHS.templates}/_helpers.tpl`, (t) =>
+      t
+        .replace(
+          /- name: PII_INDEX_KEY\n\s*valueFrom:\n(?:\s+.*\n){3}/,
+          '- name: PII_INDEX_KEY\n  value: "in-the-chart"\n',
+        )
+        .replace(/- name: PII_MASTER_KEY\n\s*valueFrom:\n(?:\s+.*\n){3}/, ""),
+    );
+    const problems = problemsOf(root);
+    expect(problems).toContain(
+      "helm/consorcio/templates/_helpers.tpl: PII_INDEX_KEY must come from a secretKeyRef",
+    );
+    expect(problems).toContain(
+      "helm/consorcio/templates/_helpers.tpl: PII_MASTER_KEY must come from a secretKeyRef",
+    );
+  });
+
+  it("refuses the personal-data keys as plain Helm values", () => {
+    const root = fixture();
+    editYaml(root, PATHS.values, (doc: Any) => {
+      doc.config.PII_INDEX_KEY = "leaked";
+      doc.services.consorciados.env.PII_MASTER_KEY = "leaked";
+    });
+    const problems = problemsOf(root);
+    expect(problems).toContainEqual(expect.stringMatching(/values\.yaml: \/config\/PII_INDEX_KEY/));
+    expect(problems).toContainEqual(
+      expect.stringMatching(/values\.yaml: \/services\/consorciados\/env property name must be valid/),
+    );
+  });
+
   it("reports a template reading a value the schema does not declare", () => {
     const root = fixture();
     edit(root, `${PATHS.templates}/deployment.yaml`, (t) =>

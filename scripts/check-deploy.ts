@@ -843,6 +843,7 @@ function checkHelm(root: string, services: ServiceName[], problems: Problems): v
     "IDENTIDADE_SECRET_KEY",
     "CONSORCIO_ADMIN_PASSWORD",
     "PII_MASTER_KEY",
+    "PII_INDEX_KEY",
   ]) {
     if (!new RegExp(`- name: ${name}\\n\\s*valueFrom:\\n\\s*secretKeyRef:`).test(env)) {
       problems.add(`${PATHS.templates}/_helpers.tpl`, `${name} must come from a secretKeyRef`);

@@ -84,6 +84,11 @@ references to existing Secrets. Argument: dict "root" $ "name" <service> "svc" <
     secretKeyRef:
       name: {{ $refs.pii.name }}
       key: {{ $refs.pii.masterKeyKey }}
+- name: PII_INDEX_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $refs.pii.name }}
+      key: {{ $refs.pii.indexKeyKey }}
 {{- end }}
 {{- range $key, $value := .svc.env }}
 - name: {{ $key }}
