@@ -25,6 +25,7 @@ import {
   page,
   type UnitOfWork,
 } from "@consorcio/platform";
+import { LockMode } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { uuidv7 } from "uuidv7";
 import {
@@ -318,7 +319,8 @@ export class Consorciados {
     const due = await em.find(
       ConsorciadoRow,
       { anonymizationDueAt: { $lte: now }, anonymizedAt: null },
-      { limit: 500, orderBy: { anonymizationDueAt: "asc" } },
+      // SKIP LOCKED: replicas running this at once share the work instead of colliding.
+      { limit: 500, orderBy: { anonymizationDueAt: "asc" }, lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE },
     );
     for (const row of due) {
       row.dataKey = null;
