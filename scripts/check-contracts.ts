@@ -8,7 +8,7 @@
 //
 //   npm run check:contracts
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFileRegistry } from "@bufbuild/protobuf";
@@ -60,6 +60,9 @@ function breakingSkipReason(): string | undefined {
   return undefined;
 }
 
+/** The contracts partners and deployed services rely on; moved on only by a deliberate release. */
+const RELEASED = "contracts/released.binpb";
+
 async function main() {
   const failures: string[] = [];
   const step = async (title: string, run: () => boolean | Promise<boolean>) => {
@@ -91,6 +94,15 @@ async function main() {
       return true;
     }
     return bufInteractive(["breaking", "--against", `.git#branch=${MAIN}`]);
+  });
+  // main is the commit under test in CI, so the check above compares it with itself there;
+  // the released contracts are a baseline that CI can hold every change against.
+  await step(`buf breaking against the released contracts (${RELEASED})`, () => {
+    if (!existsSync(join(ROOT, RELEASED))) {
+      console.log(`skipped: no ${RELEASED} yet (npm run contracts:release makes it)`);
+      return true;
+    }
+    return bufInteractive(["breaking", SHIPPED_MODULE, "--against", RELEASED]);
   });
   await step("third_party/ in sync with its npm packages", () => {
     const staging = mkdtempSync(join(tmpdir(), "third-party-"));
