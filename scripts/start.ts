@@ -92,7 +92,7 @@ for (const definition of definitions) {
   const env = {
     ...localSecrets(),
     ...process.env,
-    DATABASE_URL: await ensureDatabase(serverUrl, databaseName(definition.name as never)),
+    DATABASE_URL: await ensureDatabase(serverUrl, databaseName(definition.name)),
     MIGRATE_ON_START: "true",
   };
   running.push(await runService(definition, { env, ...(bus ? { bus } : {}), ...(cache ? { cache } : {}) }));

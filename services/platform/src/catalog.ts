@@ -24,6 +24,6 @@ export const EMBEDDED_POSTGRES_PORT = 7432;
 export const EMBEDDED_S3_PORT = 7090;
 
 /** Database (and role) name of a service. */
-export function databaseName(service: ServiceName): string {
+export function databaseName(service: string): string {
   return `consorcio_${service}`;
 }
