@@ -117,7 +117,10 @@ export async function run(options: BenchOptions): Promise<Row[]> {
       return [
         ["platform Ping, Connect binary", { url, ...connectPing }],
         ["platform Ping, gRPC", { url, ...grpcPing }],
-        ["platform Ping, Connect + JWT", { url, ...connectPing, headers: { ...connectHeaders, ...bearer } }],
+        [
+          "platform Ping, Connect + JWT (one token: verified once, then cached)",
+          { url, ...connectPing, headers: { ...connectHeaders, ...bearer } },
+        ],
         [
           "platform GetWidget, Connect + JWT + SQL",
           {

@@ -18,13 +18,21 @@ export interface ServerChild<Info> {
   stop(): Promise<void>;
 }
 
-/** Spawns `script` on this very Node binary (with `nodeArgs`, e.g. --cpu-prof) and waits until it is ready. */
+/**
+ * Spawns `script` on this very Node binary (with `nodeArgs`, e.g. --cpu-prof) and waits until it is ready.
+ * `env` is added to this process's environment for the child (e.g. a URL it needs).
+ */
 export async function startChild<Info>(
   script: URL,
-  { nodeArgs = [] as string[], timeoutMs = 60_000 } = {},
+  {
+    nodeArgs = [] as string[],
+    timeoutMs = 60_000,
+    env = {} as Record<string, string>,
+  }: { nodeArgs?: string[]; timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<ServerChild<Info>> {
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, script.pathname], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
+    env: { ...process.env, ...env },
   });
   const waiting: Array<{ resolve: (usage: Usage) => void; reject: (error: Error) => void }> = [];
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

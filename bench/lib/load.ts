@@ -13,6 +13,11 @@ export interface Target {
    * (e.g. records that must be distinct). There must be at least `limits.requests` of them.
    */
   bodies?: readonly Uint8Array[];
+  /**
+   * Per-request extra headers: request i of one `drive` also sends `requestHeaders[i]` (e.g. a distinct
+   * bearer token each). There must be at least `limits.requests` of them.
+   */
+  requestHeaders?: readonly Record<string, string>[];
   /** The exact response body a success carries. */
   expect: Uint8Array;
   /** When set, decides whether a 200 response's body is a success instead of comparing it with `expect`. */
@@ -41,6 +46,10 @@ export function drive(session: http2.ClientHttp2Session, target: Target, limits:
   if (target.bodies && target.bodies.length < limits.requests)
     return Promise.reject(
       new RangeError(`${target.bodies.length} request bodies for ${limits.requests} requests`),
+    );
+  if (target.requestHeaders && target.requestHeaders.length < limits.requests)
+    return Promise.reject(
+      new RangeError(`${target.requestHeaders.length} header sets for ${limits.requests} requests`),
     );
   const latencies = new Float64Array(limits.requests);
   const headers = { ":method": "POST", ":path": target.path, ...target.headers };
@@ -82,7 +91,8 @@ export function drive(session: http2.ClientHttp2Session, target: Target, limits:
       let grpcStatus: string | undefined;
       let error: string | undefined;
       const chunks: Buffer[] = [];
-      const stream = session.request(headers);
+      const extra = target.requestHeaders?.[index];
+      const stream = session.request(extra ? { ...headers, ...extra } : headers);
       stream.on("response", (responseHeaders) => {
         status = Number(responseHeaders[":status"]);
         grpcStatus = responseHeaders["grpc-status"] as string | undefined;
