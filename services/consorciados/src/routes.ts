@@ -1,4 +1,6 @@
+import { create } from "@bufbuild/protobuf";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { ConsorciadoSchema } from "@consorcio/gen/consorcio/consorciados/v1/consorciado_pb.js";
 import {
   ConsorciadoService,
   CreateConsorciadoRequestSchema,
@@ -22,6 +24,17 @@ export function routes(router: ConnectRouter, { tx, db }: ServiceContext, consor
           $typeName: CreateConsorciadoResponseSchema.typeName,
           consorciado: await consorciados.create(uow, consorciado),
         }),
+        // Only the id is kept for replays: personal data stays in the encrypted record.
+        {
+          keep: (response) => ({
+            ...response,
+            consorciado: create(ConsorciadoSchema, { id: response.consorciado?.id ?? "" }),
+          }),
+          restore: async (kept, { em }) => ({
+            ...kept,
+            consorciado: await consorciados.get(em, kept.consorciado?.id ?? "", undefined),
+          }),
+        },
       );
     },
     async getConsorciado(req, context) {

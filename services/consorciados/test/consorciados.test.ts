@@ -108,6 +108,27 @@ describe("records and validation", () => {
     expect(fromBinary(ConsorciadoCriadoSchema, event?.payload)).toMatchObject({ tipo: TipoPessoa.FISICA });
   });
 
+  test("a retried create with the same request_id returns the record again; replays keep no personal data", async () => {
+    const input = pessoaFisica();
+    const requestId = randomUUID();
+    const first = await h.client.createConsorciado({ consorciado: input, requestId }, bearer(operador));
+    const again = await h.client.createConsorciado({ consorciado: input, requestId }, bearer(operador));
+    expect(again.consorciado?.id).toBe(first.consorciado?.id);
+    expect(again.consorciado?.email).toBe(input.email);
+    const [kept] = await h.db.query(
+      "select encode(response, 'escape') as r from platform_idempotency where request_id = $1",
+      [requestId],
+    );
+    expect(kept?.r).toContain(first.consorciado?.id);
+    for (const plaintext of [
+      input.pessoa.value.nome,
+      input.email,
+      input.pessoa.value.cpf.replace(/\D/g, ""),
+    ]) {
+      expect(kept?.r).not.toContain(plaintext);
+    }
+  });
+
   test("a duplicate CPF is AlreadyExists, whatever its punctuation", async () => {
     const document = cpf.generate();
     await createPf({ cpf: document });

@@ -6,6 +6,7 @@ import {
   type Cache,
   FailedPreconditionError,
   InvalidArgumentError,
+  type Outcome,
   open,
   ResourceExhaustedError,
   randomSecret,
@@ -52,9 +53,6 @@ export function hashSecret(secret: string): Promise<string> {
 export function normalizeUsername(username: string): string {
   return username.trim().toLowerCase();
 }
-
-/** A failed attempt is committed even though the call fails; the error is thrown after commit. */
-export type Outcome<T> = { ok: T } | { error: Error };
 
 export class AuthFlows {
   private readonly keys: KeyRing;

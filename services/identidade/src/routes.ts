@@ -6,12 +6,13 @@ import {
   UsuarioService,
 } from "@consorcio/gen/consorcio/identidade/v1/usuario_service_pb.js";
 import {
+  type Outcome,
   principalKey,
   requestContextKey,
   type ServiceContext,
   UnauthenticatedError,
 } from "@consorcio/platform";
-import type { AuthFlows, Outcome } from "./auth.ts";
+import type { AuthFlows } from "./auth.ts";
 import type { KeyRing } from "./store/key-ring.ts";
 import * as usuarios from "./usuarios.ts";
 
@@ -77,6 +78,8 @@ export function routes(
           $typeName: CreateUsuarioResponseSchema.typeName,
           ...(await usuarios.createUsuario(uow, req)),
         }),
+        // The client secret is shown once and never kept: a retry gets the account without it.
+        { keep: (response) => ({ ...response, clientSecret: "" }), restore: async (kept) => kept },
       );
     },
     async getUsuario(req) {

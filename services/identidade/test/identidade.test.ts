@@ -1,13 +1,17 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
-import { create, type DescService } from "@bufbuild/protobuf";
+import { create, type DescService, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { FieldMaskSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
 import { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
 import { AuthService } from "@consorcio/gen/consorcio/identidade/v1/auth_service_pb.js";
 import { UsuarioKind } from "@consorcio/gen/consorcio/identidade/v1/usuario_pb.js";
-import { UsuarioService } from "@consorcio/gen/consorcio/identidade/v1/usuario_service_pb.js";
+import {
+  CreateUsuarioRequestSchema,
+  UsuarioService,
+} from "@consorcio/gen/consorcio/identidade/v1/usuario_service_pb.js";
 import { deleteQueues, eventually, startTestService, type TestService } from "@consorcio/platform/testing.ts";
 import { base64url, decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
 import { Secret, TOTP } from "otpauth";
@@ -151,6 +155,29 @@ describe("login and tokens", () => {
       "select event_type from platform_outbox where event_type like '%UsuarioDesativado'",
     );
     expect(events.length).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("audit of calls", () => {
+  test("a failed login is audited once, with its failure, not as OK", async () => {
+    const requestId = randomUUID();
+    await auth
+      .login({ username: "admin", password: "errada-errada" }, { headers: { "x-request-id": requestId } })
+      .catch(() => undefined);
+    const calls = (
+      await identidade.db.query("select payload from platform_outbox where event_type = $1", [
+        ChamadaRegistradaSchema.typeName,
+      ])
+    )
+      .map((row) => fromBinary(ChamadaRegistradaSchema, row.payload))
+      .filter((call) => call.correlationId === requestId);
+    expect(calls.map((c) => [c.method, c.result])).toEqual([
+      ["consorcio.identidade.v1.AuthService/Login", "UNAUTHENTICATED"],
+    ]);
+    const adminId = (await usuarios.listUsuarios({ pageSize: 500 }, bearer(adminToken))).usuarios.find(
+      (u) => u.username === "admin",
+    )?.id;
+    await usuarios.unlockUsuario({ id: adminId ?? "" }, bearer(adminToken));
   });
 });
 
@@ -552,18 +579,55 @@ describe("secrets at rest and in logs", () => {
     const tokens = await auth.login({ username: user.username, password: user.password });
     const { secret } = await auth.enrollTotp({}, bearer(tokens.accessToken));
     const partnerName = `cofre-${randomUUID().slice(0, 8)}`;
-    const { clientSecret } = await usuarios.createUsuario(
-      { username: partnerName, kind: UsuarioKind.PARCEIRO, roles: [Role.PARCEIRO] },
-      bearer(adminToken),
+    // With a request_id, so the replay store is exercised too.
+    const createPartner = {
+      username: partnerName,
+      kind: UsuarioKind.PARCEIRO,
+      roles: [Role.PARCEIRO],
+      requestId: randomUUID(),
+    };
+    const { clientSecret } = await usuarios.createUsuario(createPartner, bearer(adminToken));
+    const replayed = await usuarios.createUsuario(createPartner, bearer(adminToken));
+    expect(replayed.clientSecret).toBe("");
+    // A staff account created with a request_id: its password must not be fingerprinted in clear either.
+    const staffPassword = password();
+    const staffRequest = {
+      username: `fp-${randomUUID().slice(0, 8)}`,
+      kind: UsuarioKind.STAFF,
+      roles: [Role.OPERADOR],
+      password: staffPassword,
+      requestId: randomUUID(),
+    };
+    await usuarios.createUsuario(staffRequest, bearer(adminToken));
+    const [stored] = await identidade.db.query(
+      "select request_hash from platform_idempotency where request_id = $1",
+      [staffRequest.requestId],
     );
+    const naive = createHash("sha256")
+      .update(toBinary(CreateUsuarioRequestSchema, create(CreateUsuarioRequestSchema, staffRequest)))
+      .digest();
+    expect(Buffer.compare(stored?.request_hash, naive)).not.toBe(0);
     await auth.login({ username: user.username, password: `${user.password}-errada` }).catch(() => undefined);
 
     const dump = JSON.stringify(
       await identidade.db.query(
-        "select json_agg(t) as rows from (select * from usuario) t union all select json_agg(r) from refresh_token r union all select json_agg(k) from signing_key k union all select json_agg(o) from platform_outbox o union all select json_agg(i) from platform_idempotency i",
+        // bytea columns as text, so a secret inside a protobuf payload would show.
+        `select json_agg(t) as rows from (select * from usuario) t
+         union all select json_agg(r) from refresh_token r
+         union all select json_agg(k) from signing_key k
+         union all select json_agg(encode(payload, 'escape')) from platform_outbox
+         union all select json_agg(encode(response, 'escape') || encode(request_hash, 'escape')) from platform_idempotency`,
       ),
     );
-    for (const plaintext of [user.password, ADMIN_PASSWORD, clientSecret, tokens.refreshToken, secret]) {
+    expect(dump).toContain(partnerName); // the dump does read the payloads
+    for (const plaintext of [
+      user.password,
+      ADMIN_PASSWORD,
+      clientSecret,
+      tokens.refreshToken,
+      secret,
+      staffPassword,
+    ]) {
       expect(dump).not.toContain(plaintext);
       expect(logLines.join("")).not.toContain(plaintext);
     }

@@ -145,11 +145,16 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const cleanup = async (): Promise<void> => {
     if (Date.now() - lastCleanup < 3_600_000) return;
     lastCleanup = Date.now();
-    await db
-      .fork()
-      .execute("delete from platform_outbox where published_at < now() - (? * interval '1 millisecond')", [
-        retentionMs,
-      ]);
+    const em = db.fork();
+    await em.execute(
+      "delete from platform_outbox where published_at < now() - (? * interval '1 millisecond')",
+      [retentionMs],
+    );
+    // Retries come within minutes; a week of replayable responses is plenty.
+    await em.execute(
+      "delete from platform_idempotency where created_at < now() - (? * interval '1 millisecond')",
+      [retentionMs],
+    );
   };
 
   const sleep = (ms: number) =>

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { clone, type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
 import type { EntityManager } from "@mikro-orm/postgresql";
@@ -9,6 +9,38 @@ import type { Database } from "./db.ts";
 import { FailedPreconditionError } from "./errors.ts";
 import type { OutboxRelay } from "./outbox.ts";
 import { enqueueEvent } from "./outbox.ts";
+
+/**
+ * A result that is a failure to report only after the transaction commits (a
+ * failed login must still count). The call is then audited with the error's code.
+ */
+export type Outcome<T> = { ok: T } | { error: Error };
+
+function isFailure(value: unknown): boolean {
+  return typeof value === "object" && value !== null && "error" in value && value.error instanceof Error;
+}
+
+/** Fields never hashed into the stored request fingerprint: a fast hash of a password is crackable. */
+const SECRET_FIELD = /(password|secret|token|code)$/i;
+
+function fingerprint<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): Buffer {
+  const copy = clone(schema, message) as Record<string, unknown>;
+  for (const field of schema.fields) {
+    if (field.fieldKind === "scalar" && SECRET_FIELD.test(field.name)) copy[field.localName] = "";
+  }
+  return createHash("sha256")
+    .update(toBinary(schema, copy as MessageShape<Desc>))
+    .digest();
+}
+
+/**
+ * How a response is kept for replays: what to store (never secrets or personal
+ * data in clear) and how to answer a retry from it.
+ */
+export interface Replay<Desc extends DescMessage> {
+  keep(response: MessageShape<Desc>): MessageShape<Desc>;
+  restore(kept: MessageShape<Desc>, uow: UnitOfWork): Promise<MessageShape<Desc>>;
+}
 
 /** What a mutating handler gets: one transaction and an outbox that commits with it. */
 export interface UnitOfWork {
@@ -31,6 +63,7 @@ export interface Transactions {
     request: { schema: Req; message: MessageShape<Req>; requestId: string },
     responseSchema: Res,
     work: (uow: UnitOfWork) => Promise<MessageShape<Res>>,
+    replay?: Replay<Res>,
   ): Promise<MessageShape<Res>>;
 }
 
@@ -51,8 +84,8 @@ export function createTransactions(db: Database, relay: OutboxRelay): Transactio
           return enqueueEvent(em, schema, event, meta);
         },
       });
-      // The audit record of the call commits with the change it made.
-      const call = context ? takeCallRecord(context.values, value) : undefined;
+      // The audit record of the call commits with the change it made (a failure is audited after).
+      const call = context && !isFailure(value) ? takeCallRecord(context.values, value) : undefined;
       if (call) {
         enqueueEvent(em, ChamadaRegistradaSchema, call, meta);
         published = true;
@@ -66,11 +99,11 @@ export function createTransactions(db: Database, relay: OutboxRelay): Transactio
   return {
     run,
     job: (work) => run(undefined, work),
-    async idempotent(context, request, responseSchema, work) {
+    async idempotent(context, request, responseSchema, work, replay) {
       if (!request.requestId) return run(context, work);
       const method = `${context.service.typeName}/${context.method.name}`;
       const scope = context.values.get(principalKey)?.subject ?? "";
-      const requestHash = createHash("sha256").update(toBinary(request.schema, request.message)).digest();
+      const requestHash = fingerprint(request.schema, request.message);
       return run(context, async (uow) => {
         // A concurrent twin blocks on this insert until the first commits, then sees its row.
         const inserted = await uow.em.execute<unknown[]>(
@@ -86,13 +119,19 @@ export function createTransactions(db: Database, relay: OutboxRelay): Transactio
           if (!first || !requestHash.equals(first.request_hash)) {
             throw new FailedPreconditionError("request_id was already used for a different request");
           }
-          return fromBinary(responseSchema, new Uint8Array(first.response));
+          const kept = fromBinary(responseSchema, new Uint8Array(first.response));
+          return replay ? replay.restore(kept, uow) : kept;
         }
         const response = await work(uow);
         await uow.em.flush();
         await uow.em.execute(
           "update platform_idempotency set response = ? where method = ? and scope = ? and request_id = ?",
-          [Buffer.from(toBinary(responseSchema, response)), method, scope, request.requestId],
+          [
+            Buffer.from(toBinary(responseSchema, replay ? replay.keep(response) : response)),
+            method,
+            scope,
+            request.requestId,
+          ],
         );
         return response;
       });
