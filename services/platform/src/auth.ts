@@ -37,6 +37,19 @@ export interface TokenVerifierOptions {
 
 export type TokenVerifier = (token: string) => Promise<Principal>;
 
+/** What is wrong with the token itself; every other failure is ours. */
+const TOKEN_ERRORS = [
+  joseErrors.JWTExpired,
+  joseErrors.JWTClaimValidationFailed,
+  joseErrors.JWTInvalid,
+  joseErrors.JWSInvalid,
+  joseErrors.JWSSignatureVerificationFailed,
+  joseErrors.JWKSNoMatchingKey,
+  joseErrors.JWKSMultipleMatchingKeys,
+  joseErrors.JOSEAlgNotAllowed,
+  joseErrors.JOSENotSupported,
+];
+
 export function roleFromName(name: string): Role | undefined {
   const value = (Role as unknown as Record<string, number>)[name];
   return typeof value === "number" && value !== Role.UNSPECIFIED ? (value as Role) : undefined;
@@ -71,11 +84,11 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         clockTolerance: 5,
       }));
     } catch (error) {
-      // A key set we cannot fetch is our outage, not the caller's fault.
-      if (error instanceof joseErrors.JWKSTimeout || !(error instanceof joseErrors.JOSEError)) {
-        throw new ConnectError("cannot verify the access token now", Code.Unavailable);
+      if (TOKEN_ERRORS.some((kind) => error instanceof kind)) {
+        throw new ConnectError("invalid or expired access token", Code.Unauthenticated);
       }
-      throw new ConnectError("invalid or expired access token", Code.Unauthenticated);
+      // Anything else (the key set cannot be fetched, identidade is down) is our outage, not the caller's fault.
+      throw new ConnectError("cannot verify the access token now", Code.Unavailable);
     }
     const principal = principalFromClaims(payload);
     const ttl = typeof payload.exp === "number" ? payload.exp * 1000 - Date.now() : 0;

@@ -22,6 +22,10 @@ import type { Logger } from "./logging.ts";
 
 const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
+function isLoopback(address: string): boolean {
+  return address.startsWith("127.") || address === "::1" || address.startsWith("::ffff:127.");
+}
+
 /** Request id, correlation id and trace context: taken from headers when sane, made otherwise. */
 export function createRequestContextInterceptor(): Interceptor {
   return (next) => async (req) => {
@@ -29,9 +33,11 @@ export function createRequestContextInterceptor(): Interceptor {
     const requestId = incoming && ID_PATTERN.test(incoming) ? incoming : uuidv7();
     const correlation = req.header.get("x-correlation-id");
     const traceparent = req.header.get("traceparent") ?? undefined;
-    // The edge sets x-forwarded-for; direct callers are known by their socket.
+    // x-forwarded-for is believed only from a local proxy (the Envoy or Istio sidecar); anyone else is known by their socket.
+    const peer = req.contextValues.get(peerAddressKey);
     const forwarded =
-      req.header.get("x-forwarded-for")?.split(",")[0]?.trim() || req.contextValues.get(peerAddressKey);
+      (peer && isLoopback(peer) ? req.header.get("x-forwarded-for")?.split(",")[0]?.trim() : undefined) ||
+      peer;
     req.contextValues.set(requestContextKey, {
       requestId,
       correlationId: correlation && ID_PATTERN.test(correlation) ? correlation : requestId,
