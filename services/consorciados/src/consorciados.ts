@@ -288,13 +288,13 @@ export class Consorciados {
     if (row.status === "ANONIMIZADO") return toMessage(row, undefined);
     if (!row.erasureRequestedAt) {
       const now = new Date();
-      const lastClosed = await em.findOne(
-        ParticipacaoRow,
-        { consorciadoId, grupoEncerradoAt: { $ne: null } },
-        { orderBy: { grupoEncerradoAt: "desc" } },
-      );
+      const participacoes = await em.find(ParticipacaoRow, { consorciadoId });
+      const closings = participacoes.map((p) => p.grupoEncerradoAt ?? null);
       row.erasureRequestedAt = now;
-      row.anonymizationDueAt = anonymizationDue(now, lastClosed?.grupoEncerradoAt ?? undefined);
+      // While a grupo is still running the contract is live: no due date until the last one closes.
+      row.anonymizationDueAt = closings.includes(null)
+        ? null
+        : anonymizationDue(now, latest(closings.filter((d): d is Date => d !== null)));
       row.status = "RESTRITO";
       em.create(SolicitacaoRow, {
         id: uuidv7(),
@@ -339,6 +339,10 @@ export class Consorciados {
     await em.flush();
     return due.length;
   }
+}
+
+function latest(dates: readonly Date[]): Date | undefined {
+  return dates.reduce<Date | undefined>((max, d) => (!max || d > max ? d : max), undefined);
 }
 
 function consentToMessage(

@@ -371,11 +371,23 @@ describe("LGPD", () => {
     expect(requests.filter((r) => r.tipo === "EXPORTACAO")).toHaveLength(2);
   });
 
+  test("while one of the person's grupos is still running, erasure restricts but schedules nothing", async () => {
+    const c = await createPf();
+    await h.db.query(
+      "insert into participacao (id, consorciado_id, grupo_id, cota_numero, evento, occurred_at) values ($1, $2, 'G-ABERTO', 3, 'ADESAO', now())",
+      [randomUUID(), c.id],
+    );
+    const { consorciado } = await h.client.requestErasure({ consorciadoId: c.id }, bearer(admin));
+    expect(consorciado?.status).toBe(ConsorciadoStatus.RESTRITO);
+    expect(consorciado?.anonimizacaoDueTime).toBeUndefined();
+    expect((await h.client.processDueErasures({}, bearer(admin))).anonimizados).toBe(0);
+  });
+
   test("erasure restricts at once and, when due, shreds the data while the financial history stays", async () => {
     const c = await createPf();
     const owner = await h.issuer.token({ roles: [Role.CONSORCIADO], consorciadoId: c.id });
     await h.db.query(
-      "insert into participacao (id, consorciado_id, grupo_id, cota_numero, evento, valor_centavos, occurred_at) values ($1, $2, 'G-7', 7, 'PAGAMENTO', 70200, now())",
+      "insert into participacao (id, consorciado_id, grupo_id, cota_numero, evento, valor_centavos, occurred_at, grupo_encerrado_at) values ($1, $2, 'G-7', 7, 'PAGAMENTO', 70200, now(), now() - interval '1 year')",
       [randomUUID(), c.id],
     );
     const { consorciado } = await h.client.requestErasure(
