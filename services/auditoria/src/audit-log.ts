@@ -144,6 +144,26 @@ export async function list(
 
 const VERIFY_BATCH = 2_000;
 
+/** The chain's end must be the head's: records cut off the end would otherwise go unnoticed. */
+async function checkHead(
+  em: EntityManager,
+  lastSeq: bigint,
+  lastHash: string,
+  checked: number,
+): Promise<Verification> {
+  const [head] = await em.execute<{ last_seq: string; last_hash: string }[]>(
+    "select last_seq, last_hash from audit_chain_head where id = 1",
+  );
+  if (head && (BigInt(head.last_seq) !== lastSeq || head.last_hash !== lastHash)) {
+    return {
+      checked,
+      firstBroken: String(lastSeq + 1n),
+      detail: `the chain ends before its head (seq ${head.last_seq})`,
+    };
+  }
+  return { checked };
+}
+
 /** Recomputes the chain between two seqs, in batches. */
 export async function verify(
   em: EntityManager,
@@ -163,7 +183,8 @@ export async function verify(
       seq: { $gte: String(cursor), ...(toSeq ? { $lte: String(toSeq) } : {}) },
     };
     const rows = await em.find(AuditRecordRow, where, { orderBy: { seq: "asc" }, limit: VERIFY_BATCH });
-    if (rows.length === 0) return { checked };
+    if (rows.length === 0)
+      return toSeq ? { checked } : await checkHead(em, cursor - 1n, previousHash, checked);
     const records: StoredRecord[] = rows.map((row) => ({ ...row, seq: String(row.seq) }));
     const result = verifyChain(previousHash, records);
     checked += result.checked;

@@ -85,6 +85,16 @@ async function createConsorciado(): Promise<string> {
   return consorciado?.id ?? "";
 }
 
+/** Edits the log as a database superuser would, with the append-only trigger switched off for it. */
+async function tamper(sql: string, params: unknown[]): Promise<void> {
+  await auditoriaDb.query("alter table audit_record disable trigger audit_record_no_update");
+  try {
+    await auditoriaDb.query(sql, params);
+  } finally {
+    await auditoriaDb.query("alter table audit_record enable trigger audit_record_no_update");
+  }
+}
+
 async function recordsAbout(subject: string) {
   return (await auditClient().listAuditRecords({ subject, pageSize: 100 }, bearer(auditorToken))).records;
 }
@@ -178,16 +188,7 @@ describe("the audit log", () => {
       [id],
     );
     // Tampering as a superuser, with the append-only trigger bypassed.
-    await auditoriaDb
-      .query(
-        "begin; set local session_replication_role = replica; update audit_record set actor = 'intruso' where seq = $1; commit",
-        [target?.seq],
-      )
-      .catch(async () => {
-        await auditoriaDb.query("set session_replication_role = replica");
-        await auditoriaDb.query("update audit_record set actor = 'intruso' where seq = $1", [target?.seq]);
-        await auditoriaDb.query("set session_replication_role = origin");
-      });
+    await tamper("update audit_record set actor = 'intruso' where seq = $1", [target?.seq]);
     const broken = await auditClient().verifyChain({}, bearer(auditorToken));
     expect(broken.intact).toBe(false);
     expect(String(broken.firstBrokenSeq)).toBe(target?.seq);
@@ -196,6 +197,20 @@ describe("the audit log", () => {
       bearer(auditorToken),
     );
     expect(before.intact).toBe(true);
+  });
+
+  test("VerifyChain notices records cut off the end of the chain", async () => {
+    const id = await createConsorciado();
+    await eventually(() => callAndEvent(id));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const [last] = await auditoriaDb.query<{ seq: string }>("select max(seq)::text as seq from audit_record");
+    await tamper("delete from audit_record where seq = $1", [last?.seq]);
+    const fromAfterTamper = await auditClient().verifyChain(
+      { fromSeq: BigInt(last?.seq ?? 1) - 1n },
+      bearer(auditorToken),
+    );
+    expect(fromAfterTamper.intact).toBe(false);
+    expect(String(fromAfterTamper.firstBrokenSeq)).toBe(last?.seq);
   });
 
   test("the service's own database connection cannot update or delete records", async () => {
