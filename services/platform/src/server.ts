@@ -28,6 +28,7 @@ export interface RunningServer {
 }
 
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0");
+const SNIFF_TIMEOUT_MS = 10_000;
 
 /**
  * Routes a new connection by its first bytes: the HTTP/2 connection preface goes
@@ -36,6 +37,8 @@ const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0");
  */
 function sniffProtocol(socket: net.Socket, onHttp2: () => void, onHttp1: () => void): void {
   let head = Buffer.alloc(0);
+  // A connection that never says anything does not get to hold a descriptor.
+  socket.setTimeout(SNIFF_TIMEOUT_MS, () => socket.destroy());
   const onReadable = () => {
     for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) {
       head = Buffer.concat([head, chunk]);
@@ -44,6 +47,7 @@ function sniffProtocol(socket: net.Socket, onHttp2: () => void, onHttp1: () => v
     const matches = head.subarray(0, compared).equals(HTTP2_PREFACE.subarray(0, compared));
     if (matches && head.length < HTTP2_PREFACE.length) return; // need more bytes to decide
     socket.off("readable", onReadable);
+    socket.setTimeout(0);
     socket.unshift(head);
     if (matches) onHttp2();
     else onHttp1();
@@ -86,7 +90,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
   });
+  const connections = new Set<net.Socket>();
   const front = net.createServer((socket) => {
+    connections.add(socket);
+    socket.on("close", () => connections.delete(socket));
     socket.on("error", () => socket.destroy());
     sniffProtocol(
       socket,
@@ -114,6 +121,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const timer = setTimeout(() => {
         for (const session of sessions) session.destroy();
         h1.closeAllConnections();
+        for (const socket of connections) socket.destroy();
       }, timeoutMs);
       await closed;
       clearTimeout(timer);
