@@ -129,7 +129,18 @@ export class AuthFlows {
   private checkSecondFactor(usuario: UsuarioRow, totpCode: string, recoveryCode: string): boolean {
     if (totpCode) {
       const secret = open(this.settings.secretKey, usuario.totpSecret ?? "", `totp:${usuario.id}`);
-      return this.totp(usuario, secret).validate({ token: totpCode, window: 1 }) !== null;
+      const delta = this.totp(usuario, secret).validate({ token: totpCode, window: 1 });
+      if (delta === null) return false;
+      const step = Math.floor(Date.now() / 30_000) + delta;
+      if (
+        usuario.totpLastStep !== null &&
+        usuario.totpLastStep !== undefined &&
+        step <= usuario.totpLastStep
+      ) {
+        return false; // replayed
+      }
+      usuario.totpLastStep = step;
+      return true;
     }
     const codeHash = sha256Hex(recoveryCode.trim().toUpperCase());
     if (!usuario.recoveryCodes.includes(codeHash)) return false;

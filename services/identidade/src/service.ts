@@ -78,6 +78,7 @@ export const service: ServiceDefinition<typeof env, IdentidadeDeps> = {
       disabled: false,
       totpSecret: null,
       totpPending: null,
+      totpLastStep: null,
       recoveryCodes: [],
     });
     try {

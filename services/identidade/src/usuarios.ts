@@ -112,6 +112,7 @@ export async function createUsuario(
     disabled: false,
     totpSecret: null,
     totpPending: null,
+    totpLastStep: null,
     recoveryCodes: [],
   });
   await uow.em.flush();

@@ -274,9 +274,16 @@ describe("MFA (TOTP)", () => {
     ).rejects.toMatchObject({
       code: Code.Unauthenticated,
     });
+    const code = totp.generate();
     await expect(
-      auth.login({ username: user.username, password: user.password, totpCode: totp.generate() }),
+      auth.login({ username: user.username, password: user.password, totpCode: code }),
     ).resolves.toBeDefined();
+    // A code is good once: a replay within its window is refused.
+    await expect(
+      auth.login({ username: user.username, password: user.password, totpCode: code }),
+    ).rejects.toMatchObject({
+      code: Code.Unauthenticated,
+    });
     const recovery = recoveryCodes[0] ?? "";
     await expect(
       auth.login({ username: user.username, password: user.password, recoveryCode: recovery }),

@@ -18,6 +18,8 @@ export const Usuario = defineEntity({
     /** Sealed TOTP secret, once confirmed; the pending one while enrolling. */
     totpSecret: p.string().nullable(),
     totpPending: p.string().nullable(),
+    /** The last TOTP time step accepted: a code is good once (RFC 6238 §5.2). */
+    totpLastStep: p.integer().nullable(),
     /** SHA-256 of the unused recovery codes. */
     recoveryCodes: p.array().$type<string[]>(),
     createdAt: p.datetime().onCreate(() => new Date()),
@@ -115,4 +117,13 @@ class InitialSchema extends Migration {
   }
 }
 
-export const migrations = [{ name: "0001_identidade", class: InitialSchema }];
+class TotpLastStep extends Migration {
+  override async up(): Promise<void> {
+    this.addSql("alter table usuario add column totp_last_step int null");
+  }
+}
+
+export const migrations = [
+  { name: "0001_identidade", class: InitialSchema },
+  { name: "0002_totp_last_step", class: TotpLastStep },
+];
