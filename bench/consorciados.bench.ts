@@ -29,7 +29,8 @@ import { createLogger } from "../services/platform/src/logging.ts";
 import { connectRabbitMqBus } from "../services/platform/src/rabbitmq-bus.ts";
 import { deleteQueues, testServers } from "../services/platform/src/testing.ts";
 import { type ServerChild, startChild } from "./lib/child.ts";
-import { connect, drive, percentile, type Target } from "./lib/load.ts";
+import type { Target } from "./lib/load.ts";
+import { measureCase } from "./lib/measure.ts";
 import { type BenchOptions, parseBenchArgs, printTable, type Row } from "./lib/report.ts";
 import type { IngestInfo } from "./servers/auditoria.ts";
 import type { ConsorciadosInfo } from "./servers/consorciados.ts";
@@ -88,46 +89,18 @@ interface Bodies {
   run: readonly Uint8Array[];
 }
 
-async function measure(
+function measure(
   name: string,
   target: Target,
   server: ServerChild<unknown>,
   options: BenchOptions,
   bodies?: Bodies,
 ): Promise<Row> {
-  process.stderr.write(`${GROUP}: ${name} ... `);
-  const session = await connect(target.url);
-  try {
-    const limits = { concurrency: options.concurrency, seconds: options.seconds };
-    const warmTarget = bodies ? { ...target, bodies: bodies.warm } : target;
-    const runTarget = bodies ? { ...target, bodies: bodies.run } : target;
-    const warm = await drive(session, warmTarget, { ...limits, requests: options.warmup });
-    const before = await server.usage();
-    const client = process.cpuUsage();
-    const run = await drive(session, runTarget, { ...limits, requests: options.requests });
-    const clientCpu = process.cpuUsage(client);
-    const after = await server.usage();
-    const failures = warm.failures + run.failures;
-    const firstFailure = warm.firstFailure ?? run.firstFailure;
-    const row: Row = {
-      group: GROUP,
-      name,
-      ...(name === BASELINE ? {} : { baseline: BASELINE }),
-      completed: run.completed,
-      failures,
-      ...(firstFailure ? { firstFailure } : {}),
-      perSecond: run.completed / run.seconds,
-      p50Ms: percentile(run.latencies, 0.5),
-      p99Ms: percentile(run.latencies, 0.99),
-      cpuMicrosPerCall: (after.cpuMicros - before.cpuMicros) / run.completed,
-      clientCpuMicrosPerCall: (clientCpu.user + clientCpu.system) / run.completed,
-      rssMiB: after.rssBytes / 2 ** 20,
-    };
-    process.stderr.write(`${Math.round(row.perSecond)} req/s${failures ? `, ${failures} failures` : ""}\n`);
-    return row;
-  } finally {
-    session.close();
-  }
+  const targets = bodies
+    ? { warm: { ...target, bodies: bodies.warm }, run: { ...target, bodies: bodies.run } }
+    : { warm: target, run: target };
+  const baseline = name === BASELINE ? undefined : BASELINE;
+  return measureCase({ group: GROUP, name, baseline, server, targets, limits: options });
 }
 
 async function echoBaseline(options: BenchOptions, body: Uint8Array): Promise<Row> {

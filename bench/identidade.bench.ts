@@ -38,6 +38,7 @@ import {
 import { type ServerChild, startChild } from "./lib/child.ts";
 import { connect, drive, percentile, type Target } from "./lib/load.ts";
 import { LOOP_ENV, type LoopInfo, type LoopLimits } from "./lib/loop.ts";
+import { measureCase } from "./lib/measure.ts";
 import { type BenchOptions, parseBenchArgs, printTable, type Row } from "./lib/report.ts";
 import type { IdentidadeInfo } from "./servers/identidade.ts";
 import type { WidgetIdentidadeInfo } from "./servers/widget-identidade.ts";
@@ -71,45 +72,14 @@ interface Limits {
   seconds: number;
 }
 
-/** One case on a running server: warm-up, then the measured run charged with the server's CPU. */
-async function measure(
+function measure(
   name: string,
   baseline: string | undefined,
   server: ServerChild<unknown>,
   targets: { warm: Target; run: Target },
   limits: Limits,
 ): Promise<Row> {
-  process.stderr.write(`${GROUP}: ${name} ... `);
-  const session = await connect(targets.run.url);
-  try {
-    const { concurrency, seconds } = limits;
-    const warm = await drive(session, targets.warm, { concurrency, seconds, requests: limits.warmup });
-    const before = await server.usage();
-    const client = process.cpuUsage();
-    const run = await drive(session, targets.run, { concurrency, seconds, requests: limits.requests });
-    const clientCpu = process.cpuUsage(client);
-    const after = await server.usage();
-    const failures = warm.failures + run.failures;
-    const firstFailure = warm.firstFailure ?? run.firstFailure;
-    const row: Row = {
-      group: GROUP,
-      name,
-      ...(baseline ? { baseline } : {}),
-      completed: run.completed,
-      failures,
-      ...(firstFailure ? { firstFailure } : {}),
-      perSecond: run.completed / run.seconds,
-      p50Ms: percentile(run.latencies, 0.5),
-      p99Ms: percentile(run.latencies, 0.99),
-      cpuMicrosPerCall: (after.cpuMicros - before.cpuMicros) / run.completed,
-      clientCpuMicrosPerCall: (clientCpu.user + clientCpu.system) / run.completed,
-      rssMiB: after.rssBytes / 2 ** 20,
-    };
-    process.stderr.write(`${Math.round(row.perSecond)} req/s${failures ? `, ${failures} failures` : ""}\n`);
-    return row;
-  } finally {
-    session.close();
-  }
+  return measureCase({ group: GROUP, name, baseline, server, targets, limits });
 }
 
 /** A bare operation timed inside its own child process (bench/servers/*-verify.ts). */

@@ -13,7 +13,8 @@ import {
   WidgetService,
 } from "../services/platform/test/gen/consorcio/platformtest/v1/widget_service_pb.js";
 import { type ServerChild, startChild } from "./lib/child.ts";
-import { connect, drive, percentile, type Target } from "./lib/load.ts";
+import type { Target } from "./lib/load.ts";
+import { measureCase } from "./lib/measure.ts";
 import { type BenchOptions, parseBenchArgs, printTable, type Row } from "./lib/report.ts";
 import type { WidgetInfo } from "./servers/widget.ts";
 
@@ -31,43 +32,21 @@ function frame(message: Uint8Array): Uint8Array {
   return framed;
 }
 
-async function measure(
+function measure(
   name: string,
   target: Target,
   server: ServerChild<unknown>,
   options: BenchOptions,
 ): Promise<Row> {
-  process.stderr.write(`${GROUP}: ${name} ... `);
-  const session = await connect(target.url);
-  try {
-    const limits = { concurrency: options.concurrency, seconds: options.seconds };
-    const warm = await drive(session, target, { ...limits, requests: options.warmup });
-    const before = await server.usage();
-    const client = process.cpuUsage();
-    const run = await drive(session, target, { ...limits, requests: options.requests });
-    const clientCpu = process.cpuUsage(client);
-    const after = await server.usage();
-    const failures = warm.failures + run.failures;
-    const firstFailure = warm.firstFailure ?? run.firstFailure;
-    const row: Row = {
-      group: GROUP,
-      name,
-      ...(name === BASELINE ? {} : { baseline: BASELINE }),
-      completed: run.completed,
-      failures,
-      ...(firstFailure ? { firstFailure } : {}),
-      perSecond: run.completed / run.seconds,
-      p50Ms: percentile(run.latencies, 0.5),
-      p99Ms: percentile(run.latencies, 0.99),
-      cpuMicrosPerCall: (after.cpuMicros - before.cpuMicros) / run.completed,
-      clientCpuMicrosPerCall: (clientCpu.user + clientCpu.system) / run.completed,
-      rssMiB: after.rssBytes / 2 ** 20,
-    };
-    process.stderr.write(`${Math.round(row.perSecond)} req/s${failures ? `, ${failures} failures` : ""}\n`);
-    return row;
-  } finally {
-    session.close();
-  }
+  const baseline = name === BASELINE ? undefined : BASELINE;
+  return measureCase({
+    group: GROUP,
+    name,
+    baseline,
+    server,
+    targets: { warm: target, run: target },
+    limits: options,
+  });
 }
 
 /** Starts one server process, measures its cases one after the other, stops it. */
