@@ -62,7 +62,8 @@ export declare type Usuario = Message<"consorcio.identidade.v1.Usuario"> & {
   disabled: boolean;
 
   /**
-   * Locked after repeated failed logins, until an ADMIN unlocks it.
+   * Logins from some source are held back after repeated failures from it: ends by itself,
+   * or when an ADMIN unlocks the account. Other sources are never held back by it.
    *
    * @generated from field: bool locked = 8;
    */
@@ -179,6 +180,47 @@ export declare type LoginFalhou = Message<"consorcio.identidade.v1.LoginFalhou">
  * Use `create(LoginFalhouSchema)` to create a new message.
  */
 export declare const LoginFalhouSchema: GenMessage<LoginFalhou>;
+
+/**
+ * Published when logins to an account from one source are held back after repeated failures,
+ * so the account's owner and the administrators hear of it. Never carries the client address
+ * or the username typed.
+ *
+ * @generated from message consorcio.identidade.v1.LoginBloqueado
+ */
+export declare type LoginBloqueado = Message<"consorcio.identidade.v1.LoginBloqueado"> & {
+  /**
+   * @generated from field: string usuario_id = 1;
+   */
+  usuarioId: string;
+
+  /**
+   * Keyed hash of the source the failures came from: the same source gives the same key.
+   *
+   * @generated from field: string source_key = 2;
+   */
+  sourceKey: string;
+
+  /**
+   * Logins from that source are refused until then.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 3;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * Consecutive failures from that source.
+   *
+   * @generated from field: int32 failures = 4;
+   */
+  failures: number;
+};
+
+/**
+ * Describes the message consorcio.identidade.v1.LoginBloqueado.
+ * Use `create(LoginBloqueadoSchema)` to create a new message.
+ */
+export declare const LoginBloqueadoSchema: GenMessage<LoginBloqueado>;
 
 /**
  * What kind of account a Usuario is.
