@@ -213,6 +213,39 @@ describe("the audit log", () => {
     expect(String(fromAfterTamper.firstBrokenSeq)).toBe(last?.seq);
   });
 
+  test("VerifyChain over a range beyond the head is intact with nothing checked", async () => {
+    const id = await createConsorciado();
+    await eventually(() => callAndEvent(id));
+    const [head] = await auditoriaDb.query<{ seq: string }>(
+      "select last_seq::text as seq from audit_chain_head",
+    );
+    const beyond = BigInt(head?.seq ?? 0) + 10n;
+    // What an incremental verifier asks when nothing was appended since its last run.
+    for (const request of [{ fromSeq: beyond }, { fromSeq: beyond, toSeq: beyond + 5n }]) {
+      const verified = await auditClient().verifyChain(request, bearer(auditorToken));
+      expect(verified).toMatchObject({ intact: true, checked: 0n, firstBrokenSeq: 0n });
+    }
+    await expect(
+      auditClient().verifyChain({ fromSeq: 5n, toSeq: 3n }, bearer(auditorToken)),
+    ).rejects.toMatchObject({ code: Code.InvalidArgument });
+  });
+
+  test("VerifyChain notices records missing inside a range that stops before the head", async () => {
+    const id = await createConsorciado();
+    await eventually(() => callAndEvent(id));
+    const [head] = await auditoriaDb.query<{ seq: string }>(
+      "select last_seq::text as seq from audit_chain_head",
+    );
+    const last = BigInt(head?.seq ?? 0);
+    await tamper("delete from audit_record where seq = $1", [String(last - 1n)]);
+    const verified = await auditClient().verifyChain(
+      { fromSeq: last - 2n, toSeq: last - 1n },
+      bearer(auditorToken),
+    );
+    expect(verified.intact).toBe(false);
+    expect(verified.firstBrokenSeq).toBe(last - 1n);
+  });
+
   test("the service's own database connection cannot update or delete records", async () => {
     const em = auditoria.service.context.db.fork();
     await expect(em.execute("update audit_record set actor = 'x'")).rejects.toThrow(/append-only/);

@@ -82,6 +82,11 @@ export declare type ListAuditRecordsResponse = Message<"consorcio.auditoria.v1.L
 export declare const ListAuditRecordsResponseSchema: GenMessage<ListAuditRecordsResponse>;
 
 /**
+ * The range is [from_seq, to_seq], cut at the chain's head as it is when the check starts.
+ * A range that starts beyond the head is empty and reported intact with checked = 0 (an
+ * incremental verifier asking from its last checked seq + 1 gets that when nothing is new).
+ * to_seq before from_seq is INVALID_ARGUMENT.
+ *
  * @generated from message consorcio.auditoria.v1.VerifyChainRequest
  */
 export declare type VerifyChainRequest = Message<"consorcio.auditoria.v1.VerifyChainRequest"> & {
@@ -93,7 +98,7 @@ export declare type VerifyChainRequest = Message<"consorcio.auditoria.v1.VerifyC
   fromSeq: bigint;
 
   /**
-   * Last seq to check (default: the newest).
+   * Last seq to check (default, and at most: the head).
    *
    * @generated from field: int64 to_seq = 2;
    */
@@ -111,12 +116,14 @@ export declare const VerifyChainRequestSchema: GenMessage<VerifyChainRequest>;
  */
 export declare type VerifyChainResponse = Message<"consorcio.auditoria.v1.VerifyChainResponse"> & {
   /**
+   * True when every record of the range matches the chain (also when the range is empty).
+   *
    * @generated from field: bool intact = 1;
    */
   intact: boolean;
 
   /**
-   * Records checked.
+   * Records checked (0 for an empty range).
    *
    * @generated from field: int64 checked = 2;
    */
