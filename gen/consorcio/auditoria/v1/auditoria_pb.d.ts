@@ -77,11 +77,29 @@ export declare type ChamadaRegistrada = Message<"consorcio.auditoria.v1.ChamadaR
   time?: Timestamp | undefined;
 
   /**
-   * Client address as seen by the service (edge-forwarded when behind Envoy).
+   * Client address as seen by the service (edge-forwarded when behind Envoy); empty in a summed
+   * record of the overflow bucket (more addresses refused at once than the service keeps apart).
    *
    * @generated from field: string client_ip = 10;
    */
   clientIp: string;
+
+  /**
+   * How many calls the record stands for: 1 for one call (0 in records made before this field).
+   * Calls refused before authentication are summed per (client_ip, method, result) over an
+   * interval: the first is recorded at once, the others in one record with their count when the
+   * interval ends. A summed record has no actor, target, request_id or correlation_id.
+   *
+   * @generated from field: uint32 count = 11;
+   */
+  count: number;
+
+  /**
+   * In a summed record: when the first call it counts arrived (time is when it was written).
+   *
+   * @generated from field: google.protobuf.Timestamp first_time = 12;
+   */
+  firstTime?: Timestamp | undefined;
 };
 
 /**
