@@ -6,6 +6,12 @@ export const platformEnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
   HOST: z.string().default("0.0.0.0"),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  /** A call waiting longer than this for a database connection fails as Unavailable. */
+  DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  /** Health answers within this, whatever its dependencies do. */
+  HEALTH_PROBE_TIMEOUT_MS: z.coerce.number().int().min(50).default(1_000),
   AMQP_URL: z.url({ protocol: /^amqps?$/ }).optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   JWKS_URL: z.url().default("http://127.0.0.1:7001/.well-known/jwks.json"),

@@ -96,8 +96,19 @@ export interface DatabaseOptions {
   entities: readonly unknown[];
   migrations: readonly MigrationEntry[];
   logger: Logger;
-  poolMax?: number;
+  pool?: PoolSettings;
 }
+
+/** How the connection pool behaves when the server is slow, gone or saturated. */
+export interface PoolSettings {
+  max: number;
+  /** Waiting for a free connection (or a new one) longer than this fails, and the call is Unavailable. */
+  acquireTimeoutMs: number;
+  /** The server cancels a statement running longer than this. */
+  statementTimeoutMs: number;
+}
+
+const DEFAULT_POOL: PoolSettings = { max: 10, acquireTimeoutMs: 5_000, statementTimeoutMs: 30_000 };
 
 export interface Database {
   orm: MikroORM;
@@ -110,6 +121,7 @@ export interface Database {
 
 /** Opens (and checks) the service's database. Fails at start when unreachable. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const pool = { ...DEFAULT_POOL, ...options.pool };
   const orm = await MikroORM.init({
     clientUrl: options.url,
     entities: [...platformEntities, ...(options.entities as typeof platformEntities)],
@@ -122,7 +134,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       tableName: "platform_migrations",
       silent: true,
     },
-    pool: { min: 0, max: options.poolMax ?? 10 },
+    pool: { min: 0, max: pool.max, idleTimeoutMillis: 30_000 },
+    // Passed to pg's Pool: bounded waits, dead peers noticed by TCP keepalive, and a transaction
+    // left idle by a crashed handler ended by the server rather than holding locks.
+    driverOptions: {
+      connectionTimeoutMillis: pool.acquireTimeoutMs,
+      keepAlive: true,
+      statement_timeout: pool.statementTimeoutMs,
+      idle_in_transaction_session_timeout: Math.max(60_000, pool.statementTimeoutMs * 2),
+      application_name: "consorcio",
+    },
     allowGlobalContext: false,
     debug: false,
     ensureDatabase: false,

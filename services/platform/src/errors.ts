@@ -76,3 +76,38 @@ export class InvalidArgumentError extends DomainError {
 export function isConnectError(error: unknown): error is ConnectError {
   return error instanceof ConnectError;
 }
+
+/** SQLSTATEs of a lost or refused database connection (classes 08, 53 and the 57P0x shutdowns). */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-4])/;
+/** How `pg`, `pg-pool` and sockets report a dead or unreachable server. */
+const UNAVAILABLE_MESSAGE =
+  /connection terminated|not queryable|timeout exceeded when trying to connect|terminating connection|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN/i;
+const SOCKET_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+
+/**
+ * True when the error says a dependency could not be reached or dropped the
+ * connection (as opposed to refusing what we asked): a retry may succeed, so the
+ * caller gets Unavailable. Walks the `cause` chain, where drivers keep the original.
+ */
+export function isUnavailableError(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    if (typeof current !== "object") return false;
+    const { code, sqlState, message, severity } = current as Record<string, unknown>;
+    // A FATAL error ends the server session itself (refused or dropped connection), whatever its code.
+    if (severity === "FATAL" || severity === "PANIC") return true;
+    const state = typeof sqlState === "string" ? sqlState : typeof code === "string" ? code : "";
+    if (UNAVAILABLE_SQLSTATE.test(state) && state.length === 5) return true;
+    if (typeof code === "string" && SOCKET_CODES.has(code)) return true;
+    if (typeof message === "string" && UNAVAILABLE_MESSAGE.test(message)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}

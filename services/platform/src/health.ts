@@ -4,17 +4,22 @@ import {
   HealthCheckResponse_ServingStatus as Status,
 } from "@consorcio/gen/grpc/health/v1/health_pb.js";
 
+/** The name Kubernetes' liveness probe checks: SERVING whenever the process can answer at all. */
+export const LIVENESS = "liveness";
+
 /** A dependency probe: true when usable. */
 export type Probe = () => Promise<boolean>;
 
 export interface HealthOptions {
   /** Full service names this process serves; each reports the overall status. */
   services: readonly string[];
-  /** Dependencies whose failure makes the process NOT_SERVING (database, broker). */
+  /** Dependencies whose failure makes the process NOT_SERVING (the database). */
   required: Record<string, Probe>;
-  /** Dependencies reported on their own but not failing the process (cache). */
+  /** Dependencies reported on their own but not failing the process (broker: writes wait in the outbox; cache). */
   optional: Record<string, Probe>;
   watchIntervalMs?: number;
+  /** A probe that has not answered by then counts as failed, so health always answers in time. */
+  probeTimeoutMs?: number;
 }
 
 export interface HealthState {
@@ -23,12 +28,16 @@ export interface HealthState {
   status(service: string): Promise<Status | undefined>;
 }
 
-async function probe(check: Probe | undefined): Promise<boolean> {
+async function probe(check: Probe | undefined, timeoutMs: number): Promise<boolean> {
   if (!check) return false;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
   try {
-    return await check();
-  } catch {
-    return false;
+    return await Promise.race([check().catch(() => false), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -39,16 +48,20 @@ async function probe(check: Probe | undefined): Promise<boolean> {
  */
 export function registerHealth(router: ConnectRouter, options: HealthOptions): HealthState {
   let shuttingDown = false;
+  const timeoutMs = options.probeTimeoutMs ?? 1_000;
+  const run = (check: Probe | undefined) => probe(check, timeoutMs);
   const overall = async (): Promise<Status> => {
     if (shuttingDown) return Status.NOT_SERVING;
-    const results = await Promise.all(Object.values(options.required).map(probe));
+    const results = await Promise.all(Object.values(options.required).map(run));
     return results.every(Boolean) ? Status.SERVING : Status.NOT_SERVING;
   };
   const status = async (service: string): Promise<Status | undefined> => {
+    // The process answers, so it is alive: dependencies decide readiness, never liveness.
+    if (service === LIVENESS) return Status.SERVING;
     if (service === "" || options.services.includes(service)) return overall();
     const dependency = options.required[service] ?? options.optional[service];
     if (!dependency) return undefined;
-    return (await probe(dependency)) ? Status.SERVING : Status.NOT_SERVING;
+    return (await run(dependency)) ? Status.SERVING : Status.NOT_SERVING;
   };
   router.service(Health, {
     async check(req) {
@@ -70,6 +83,7 @@ export function registerHealth(router: ConnectRouter, options: HealthOptions): H
     async list() {
       const names = [
         "",
+        LIVENESS,
         ...options.services,
         ...Object.keys(options.required),
         ...Object.keys(options.optional),

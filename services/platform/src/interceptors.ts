@@ -8,7 +8,7 @@ import {
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { createValidateInterceptor } from "@connectrpc/validate";
 import type { ChamadaRegistrada } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
-import { OptimisticLockError, UniqueConstraintViolationException } from "@mikro-orm/core";
+import { DeadlockException, OptimisticLockError, UniqueConstraintViolationException } from "@mikro-orm/core";
 import { uuidv7 } from "uuidv7";
 import { createCallAuditInterceptor } from "./audit.ts";
 import {
@@ -17,7 +17,7 @@ import {
   type TokenVerifier,
 } from "./auth.ts";
 import { peerAddressKey, principalKey, requestContextKey } from "./context.ts";
-import { DomainError, InvalidArgumentError } from "./errors.ts";
+import { DomainError, InvalidArgumentError, isUnavailableError } from "./errors.ts";
 import type { Logger } from "./logging.ts";
 
 const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -120,6 +120,11 @@ export function toConnectError(
     return new ConnectError("resource already exists", Code.AlreadyExists);
   if (error instanceof OptimisticLockError)
     return new ConnectError("concurrent modification, retry", Code.Aborted);
+  if (error instanceof DeadlockException)
+    return new ConnectError("transaction conflict, retry", Code.Aborted);
+  // A lost connection is the dependency's failure, not the request's: the caller may retry.
+  if (isUnavailableError(error))
+    return new ConnectError("a dependency is unavailable, retry", Code.Unavailable);
   const requestId = onUnexpected();
   return new ConnectError(`internal error${requestId ? ` (request ${requestId})` : ""}`, Code.Internal);
 }

@@ -84,6 +84,11 @@ export async function runService<Env extends z.ZodObject, Deps>(
     entities: definition.entities,
     migrations: definition.migrations,
     logger,
+    pool: {
+      max: config.DATABASE_POOL_MAX,
+      acquireTimeoutMs: config.DATABASE_ACQUIRE_TIMEOUT_MS,
+      statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    },
   });
   const owned: Array<() => Promise<void>> = [() => db.close()];
   try {
@@ -145,8 +150,10 @@ export async function runService<Env extends z.ZodObject, Deps>(
         definition.routes(router, context, deps);
         health = registerHealth(router, {
           services: definition.services.map((service) => service.typeName),
-          required: { database: () => db.ping(), broker: async () => bus.healthy() },
-          optional: { cache: () => cache.healthy() },
+          // Without the broker the service still takes writes (they wait in the outbox): degraded, still ready.
+          required: { database: () => db.ping() },
+          optional: { broker: async () => bus.healthy(), cache: () => cache.healthy() },
+          probeTimeoutMs: config.HEALTH_PROBE_TIMEOUT_MS,
         });
         registerReflection(router, definition.services);
       },

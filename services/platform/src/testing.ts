@@ -38,6 +38,8 @@ export async function createTestDatabase(prefix = "test"): Promise<TestDatabase>
   const url = new URL(testServers.adminDatabaseUrl);
   url.pathname = `/${name}`;
   const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  // Tests terminate backends on purpose: an idle client dropped by the server is not an error here.
+  pool.on("error", () => undefined);
   return {
     url: url.toString(),
     name,
