@@ -284,6 +284,25 @@ describe("check:deploy on broken copies", () => {
     );
   });
 
+  it("reports a TCP liveness probe and a probe without a timeout", () => {
+    const root = fixture();
+    edit(root, `${PATHS.templates}/deployment.yaml`, (t) =>
+      t
+        .replace(
+          /livenessProbe:\n(\s*)grpc:\n(\s*)port: (.*)\n\s*service: liveness/,
+          "livenessProbe:\n$1tcpSocket:\n$2port: $3",
+        )
+        .replace(/(readinessProbe:[\s\S]*?)\n\s*timeoutSeconds: [^\n]*/, "$1"),
+    );
+    const problems = problemsOf(root);
+    expect(problems).toContain(
+      "helm/consorcio/templates/deployment.yaml: livenessProbe must be a gRPC health probe on the service port with a timeout",
+    );
+    expect(problems).toContain(
+      "helm/consorcio/templates/deployment.yaml: readinessProbe must be a gRPC health probe on the service port with a timeout",
+    );
+  });
+
   it("reports a migrate Job that is not a pre-install,pre-upgrade hook, and a shipped Secret", () => {
     const root = fixture();
     edit(root, `${PATHS.templates}/migrate-job.yaml`, (t) =>

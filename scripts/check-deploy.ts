@@ -823,15 +823,17 @@ function checkHelm(root: string, services: ServiceName[], problems: Problems): v
     );
   }
   const deployment = readTemplate(root, "deployment.yaml");
-  for (const probe of ["startupProbe", "readinessProbe"]) {
-    if (
-      !new RegExp(`${probe}:\\s*\\n\\s*grpc:\\s*\\n\\s*port: \\{\\{ \\$svc\\.port \\}\\}`).test(deployment)
-    ) {
+  for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
+    const block = deployment.split(`${probe}:`)[1]?.split(/\n\s*\w+Probe:|\n\s*resources:/)[0] ?? "";
+    if (!/^\s*\n\s*grpc:\s*\n\s*port: \{\{ \$svc\.port \}\}/.test(block) || !/timeoutSeconds:/.test(block)) {
       problems.add(
         `${PATHS.templates}/deployment.yaml`,
-        `${probe} must be a gRPC health probe on the service port`,
+        `${probe} must be a gRPC health probe on the service port with a timeout`,
       );
     }
+  }
+  if (!/livenessProbe:\s*\n\s*grpc:\s*\n\s*port: [^\n]+\n\s*service: liveness/.test(deployment)) {
+    problems.add(`${PATHS.templates}/deployment.yaml`, 'livenessProbe must ask the "liveness" health name');
   }
   const env = readTemplate(root, "_helpers.tpl");
   for (const name of [
