@@ -18,6 +18,7 @@ import {
 } from "./auth.ts";
 import { peerAddressKey, principalKey, requestContextKey } from "./context.ts";
 import { DomainError, InvalidArgumentError, isUnavailableError } from "./errors.ts";
+import { createNulInterceptor } from "./input.ts";
 import type { Logger } from "./logging.ts";
 
 const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -142,6 +143,7 @@ export function platformInterceptors(options: {
     createCallAuditInterceptor(options.service, options.recordCall, options.logger),
     createAuthenticationInterceptor(options.verifyToken),
     createAuthorizationInterceptor(),
+    createNulInterceptor(),
     createValidateInterceptor(),
     createErrorMappingInterceptor(options.logger),
   ];

@@ -4,6 +4,7 @@ import net from "node:net";
 import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { peerAddressKey } from "./context.ts";
+import { refuseUndecodableRequests } from "./input.ts";
 import type { Logger } from "./logging.ts";
 
 /** A plain HTTP endpoint (either protocol version), as connect-node hands it over. */
@@ -28,6 +29,8 @@ export interface RunningServer {
 }
 
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0");
+// Bounded bodies: nothing of ours sends more than a few MiB in one message.
+const READ_MAX_BYTES = 8 * 1024 * 1024;
 const SNIFF_TIMEOUT_MS = 10_000;
 
 /**
@@ -62,12 +65,14 @@ function sniffProtocol(socket: net.Socket, onHttp2: () => void, onHttp1: () => v
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const shutdown = new AbortController();
   const handler = connectNodeAdapter({
-    routes: options.routes,
+    routes(router) {
+      options.routes(router);
+      refuseUndecodableRequests(router.handlers, READ_MAX_BYTES);
+    },
     interceptors: options.interceptors,
     shutdownSignal: shutdown.signal,
     contextValues: (req) => createContextValues().set(peerAddressKey, req.socket?.remoteAddress),
-    // Bounded bodies: nothing of ours sends more than a few MiB in one message.
-    readMaxBytes: 8 * 1024 * 1024,
+    readMaxBytes: READ_MAX_BYTES,
     fallback(req, res) {
       const path = (req.url ?? "").split("?")[0] ?? "";
       const route = options.httpRoutes?.[path];
