@@ -18,6 +18,8 @@ export const service: ServiceDefinition<typeof env, Registry> = {
   env,
   entities,
   migrations,
+  // Append-only for the service role too: it cannot update, delete, truncate or drop the trigger.
+  grants: { audit_record: ["SELECT", "INSERT"] },
   prepare: () => loadContractRegistry(),
   routes: (router, context) => routes(router, context),
   consumers: ({ config }, registry) => [auditConsumer(config.AUDITORIA_QUEUE, registry)],

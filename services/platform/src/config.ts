@@ -6,6 +6,10 @@ export const platformEnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
   HOST: z.string().default("0.0.0.0"),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+  /** Where migrations run: a role owning the tables. Defaults to DATABASE_URL (one role, local modes). */
+  MIGRATION_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  /** The role granted the service's privileges after migrating; defaults to DATABASE_URL's user. */
+  DATABASE_SERVICE_ROLE: z.string().min(1).optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   /** A call waiting longer than this for a database connection fails as Unavailable. */
   DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),

@@ -169,3 +169,74 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     close: () => orm.close(true),
   };
 }
+
+/** A privilege the service role may hold on a table. */
+export type TablePrivilege = "SELECT" | "INSERT" | "UPDATE" | "DELETE";
+
+/** The service role's privileges on named tables, instead of the default DML. */
+export type TableGrants = Readonly<Record<string, readonly TablePrivilege[]>>;
+
+const DEFAULT_PRIVILEGES = "select, insert, update, delete";
+/** The migrator's bookkeeping: the service may read its schema version, never change it. */
+const platformGrants: TableGrants = { platform_migrations: ["SELECT"] };
+
+export interface MigrateOptions extends DatabaseOptions {
+  /** The role the service connects as; nothing is granted when it is the migration role itself. */
+  serviceRole?: string | undefined;
+  grants?: TableGrants | undefined;
+}
+
+/**
+ * Applies pending migrations (connected as the migration role, which owns the tables), then
+ * grants the service role DML on every table and sequence, restricted where `grants` says.
+ */
+export async function migrateDatabase(options: MigrateOptions): Promise<string[]> {
+  const db = await openDatabase(options);
+  try {
+    const applied = await db.migrate();
+    if (options.serviceRole)
+      await grantServiceRole(
+        db,
+        options.serviceRole,
+        { ...platformGrants, ...options.grants },
+        options.logger,
+      );
+    return applied;
+  } finally {
+    await db.close();
+  }
+}
+
+const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/** Idempotent: revokes everything the role holds here, then grants exactly its privileges. */
+async function grantServiceRole(db: Database, role: string, grants: TableGrants, logger: Logger) {
+  await db.fork().transactional(async (em) => {
+    const [me] = await em.execute<{ user: string; schema: string }[]>(
+      "select current_user as user, current_schema() as schema",
+    );
+    if (!me || me.user === role) {
+      logger.debug({ role }, "service role is the migration role: no grants");
+      return;
+    }
+    const r = ident(role);
+    const schema = ident(me.schema);
+    const statements = [
+      `grant usage on schema ${schema} to ${r}`,
+      `revoke all on all tables in schema ${schema} from ${r}`,
+      `revoke all on all sequences in schema ${schema} from ${r}`,
+      `grant ${DEFAULT_PRIVILEGES} on all tables in schema ${schema} to ${r}`,
+      `grant usage, select on all sequences in schema ${schema} to ${r}`,
+      // Tables a later migration creates start with the same privileges.
+      `alter default privileges in schema ${schema} grant ${DEFAULT_PRIVILEGES} on tables to ${r}`,
+      `alter default privileges in schema ${schema} grant usage, select on sequences to ${r}`,
+    ];
+    for (const [table, privileges] of Object.entries(grants)) {
+      statements.push(`revoke all on table ${schema}.${ident(table)} from ${r}`);
+      if (privileges.length > 0)
+        statements.push(`grant ${privileges.join(", ")} on table ${schema}.${ident(table)} to ${r}`);
+    }
+    for (const sql of statements) await em.execute(sql);
+    logger.info({ role, restricted: Object.keys(grants) }, "service role granted");
+  });
+}

@@ -8,7 +8,7 @@ import { type Cache, createRedisCache } from "./cache.ts";
 import type { ServiceName } from "./catalog.ts";
 import { ConfigError, loadConfig, type PlatformConfig, requireNode24 } from "./config.ts";
 import { type ConsumerDefinition, consumerBindings, inboxHandler } from "./consumer.ts";
-import { type Database, type MigrationEntry, openDatabase } from "./db.ts";
+import { type Database, type MigrationEntry, migrateDatabase, openDatabase, type TableGrants } from "./db.ts";
 import { type HealthState, registerHealth } from "./health.ts";
 import { platformInterceptors } from "./interceptors.ts";
 import { createLogger, type Logger } from "./logging.ts";
@@ -40,6 +40,8 @@ export interface ServiceDefinition<Env extends z.ZodObject = z.ZodObject, Deps =
   env?: Env;
   entities: readonly unknown[];
   migrations: readonly MigrationEntry[];
+  /** The service role's privileges on these tables instead of the default DML (append-only logs). */
+  grants?: TableGrants;
   /** Builds the service's own dependencies once the platform's are up (after migrations). */
   prepare?(context: Omit<ServiceContext<PlatformConfig & z.infer<Env>>, "verifyToken">): Promise<Deps>;
   routes(router: ConnectRouter, context: ServiceContext<PlatformConfig & z.infer<Env>>, deps: Deps): void;
@@ -79,6 +81,7 @@ export async function runService<Env extends z.ZodObject, Deps>(
   type Config = PlatformConfig & z.infer<Env>;
   const config = loadConfig(definition.name, options.env, definition.env) as Config;
   const logger = options.logger ?? createLogger({ service: definition.name, level: config.LOG_LEVEL });
+  if (config.MIGRATE_ON_START) await migrate(definition, config, logger);
   const db = await openDatabase({
     url: config.DATABASE_URL,
     entities: definition.entities,
@@ -92,7 +95,6 @@ export async function runService<Env extends z.ZodObject, Deps>(
   });
   const owned: Array<() => Promise<void>> = [() => db.close()];
   try {
-    if (config.MIGRATE_ON_START) await db.migrate();
     const bus = options.bus ?? (await ownedBus(config, logger, owned));
     const cache =
       options.cache ??
@@ -183,6 +185,24 @@ export async function runService<Env extends z.ZodObject, Deps>(
   }
 }
 
+/** Migrates as the migration role, then grants the service role (DATABASE_URL's user by default). */
+async function migrate(
+  definition: Pick<ServiceDefinition, "entities" | "migrations" | "grants">,
+  config: PlatformConfig,
+  logger: Logger,
+) {
+  const serviceRole =
+    config.DATABASE_SERVICE_ROLE ?? decodeURIComponent(new URL(config.DATABASE_URL).username);
+  await migrateDatabase({
+    url: config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL,
+    entities: definition.entities,
+    migrations: definition.migrations,
+    logger,
+    serviceRole: serviceRole || undefined,
+    grants: definition.grants,
+  });
+}
+
 async function ownedBus(
   config: PlatformConfig,
   logger: Logger,
@@ -204,16 +224,18 @@ export async function runStandalone<Env extends z.ZodObject, Deps>(
   requireNode24();
   try {
     if (process.argv.includes("migrate")) {
-      const config = loadConfig(definition.name, process.env, definition.env);
-      const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
-      const db = await openDatabase({
-        url: config.DATABASE_URL,
-        entities: definition.entities,
-        migrations: definition.migrations,
-        logger,
-      });
-      await db.migrate();
-      await db.close();
+      // The migrate Job holds only the migration credentials (none of the service's secrets, so
+      // only the platform's settings are read); it names the service role instead.
+      const env = { ...process.env };
+      if (!env.DATABASE_URL && env.MIGRATION_DATABASE_URL) {
+        if (!env.DATABASE_SERVICE_ROLE)
+          throw new ConfigError(
+            `invalid configuration for ${definition.name}:\n  DATABASE_SERVICE_ROLE: required without DATABASE_URL`,
+          );
+        env.DATABASE_URL = env.MIGRATION_DATABASE_URL;
+      }
+      const config = loadConfig(definition.name, env);
+      await migrate(definition, config, createLogger({ service: definition.name, level: config.LOG_LEVEL }));
       return;
     }
     const running = await runService(definition, { env: process.env });

@@ -21,27 +21,52 @@ export const testServers = {
 };
 
 export interface TestDatabase {
+  /** What the service connects with: the service role's URL with `roles`, else the superuser's. */
   url: string;
+  /** What migrations connect with: the owner role's URL with `roles`, else the same as `url`. */
+  migrationUrl: string;
   name: string;
   /** Runs SQL as the superuser against the test database (tampering, inspection). */
   query<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<T[]>;
   drop(): Promise<void>;
 }
 
-/** A fresh, empty database per test file. */
-export async function createTestDatabase(prefix = "test"): Promise<TestDatabase> {
+/**
+ * A fresh, empty database per test file. With `roles`, as deployed: `<name>_migrator` owns it
+ * (migrations) and `<name>` may only connect (the service, granted DML after migrating).
+ */
+export async function createTestDatabase(
+  prefix = "test",
+  options: { roles?: boolean } = {},
+): Promise<TestDatabase> {
   const name = `${prefix}_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  const migrator = `${name}_migrator`;
   const admin = new pg.Client({ connectionString: testServers.adminDatabaseUrl });
   await admin.connect();
   await admin.query(`create database "${name}"`);
+  if (options.roles) {
+    await admin.query(`create role "${migrator}" login`);
+    await admin.query(`create role "${name}" login`);
+    await admin.query(`alter database "${name}" owner to "${migrator}"`);
+    await admin.query(`revoke connect, temporary on database "${name}" from public`);
+    await admin.query(`grant connect on database "${name}" to "${name}"`);
+  }
   await admin.end();
-  const url = new URL(testServers.adminDatabaseUrl);
-  url.pathname = `/${name}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  const urlAs = (user?: string) => {
+    const url = new URL(testServers.adminDatabaseUrl);
+    url.pathname = `/${name}`;
+    if (user) {
+      url.username = user;
+      url.password = "";
+    }
+    return url.toString();
+  };
+  const pool = new pg.Pool({ connectionString: urlAs(), max: 2 });
   // Tests terminate backends on purpose: an idle client dropped by the server is not an error here.
   pool.on("error", () => undefined);
   return {
-    url: url.toString(),
+    url: urlAs(options.roles ? name : undefined),
+    migrationUrl: urlAs(options.roles ? migrator : undefined),
     name,
     async query(sql, params) {
       return (await pool.query(sql, params)).rows;
@@ -51,6 +76,7 @@ export async function createTestDatabase(prefix = "test"): Promise<TestDatabase>
       const client = new pg.Client({ connectionString: testServers.adminDatabaseUrl });
       await client.connect();
       await client.query(`drop database if exists "${name}" with (force)`);
+      if (options.roles) await client.query(`drop role if exists "${name}", "${migrator}"`);
       await client.end();
     },
   };
@@ -141,6 +167,7 @@ export async function startTestService<Env extends z.ZodObject, Deps>(
   const service = await runService(definition, {
     env: {
       DATABASE_URL: db.url,
+      MIGRATION_DATABASE_URL: db.migrationUrl,
       AMQP_URL: testServers.amqpUrl,
       REDIS_URL: testServers.redisUrl,
       PORT: "0",
