@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Prepares the local infrastructure of the platform (DESIGN.md §7): PostgreSQL 15, Redis and
-# RabbitMQ answering on 127.0.0.1 at their default ports, plus one role and one database per
-# service (consorcio_<service>, owner of its database, password = role name, for local use only).
+# RabbitMQ answering on 127.0.0.1 at their default ports, plus per service one database
+# (consorcio_<service>) and two login roles, password = role name, for local use only:
+# consorcio_<service>_migrator owns the database and its tables (migrations run as it), and
+# consorcio_<service> is the service's own role (it may connect; the platform grants it DML).
 #
 # Idempotent, for root on a machine without systemd (CI, dev containers):
 #   - a server that already answers is left alone;
@@ -132,8 +134,10 @@ create_databases() {
     die "creating the service roles and databases failed ($CREATE_DATABASES_SQL)"
   local n
   n=$(pg_psql -qAtc "select count(*) from pg_database d join pg_roles r on r.oid = d.datdba
-                     where d.datname like 'consorcio\_%' and r.rolname = d.datname and r.rolcanlogin")
-  log "PostgreSQL: $n service databases, each owned by its login role ($((SECONDS - t0))s)"
+                     join pg_roles s on s.rolname = d.datname
+                     where d.datname like 'consorcio\_%' and r.rolname = d.datname || '_migrator'
+                       and r.rolcanlogin and s.rolcanlogin and has_database_privilege(s.oid, d.oid, 'CONNECT')")
+  log "PostgreSQL: $n service databases, each owned by its migrator role, with a service role ($((SECONDS - t0))s)"
 }
 
 # ---------------------------------------------------------------- Redis
