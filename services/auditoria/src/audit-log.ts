@@ -20,6 +20,19 @@ import { AuditRecordRow } from "./store/entities.ts";
 
 type Row = InstanceType<typeof AuditRecordRow.class>;
 
+const STORED_TEXT_MAX = 256;
+
+/**
+ * Text from an event (its type, subject, actor) made storable whatever the publisher put in it:
+ * PostgreSQL text holds no NUL and an index row has a size limit, so control and format
+ * characters become U+FFFD, broken surrogates are repaired and the length is bounded.
+ */
+export function storable(text: string): string {
+  const clean = text.replace(/[\p{Cc}\p{Cf}]/gu, "\uFFFD");
+  const bounded = clean.length > STORED_TEXT_MAX ? `${clean.slice(0, STORED_TEXT_MAX - 1)}…` : clean;
+  return bounded.toWellFormed();
+}
+
 /** What the record is about and who caused it, read from the event itself. */
 export function describe(
   message: IncomingMessage,
@@ -30,10 +43,10 @@ export function describe(
     const call = fromBinary(ChamadaRegistradaSchema, message.body);
     return {
       kind: "CALL",
-      type: call.method,
+      type: storable(call.method),
       messageId: message.id,
-      subject: call.target,
-      actor: call.actor,
+      subject: storable(call.target),
+      actor: storable(call.actor),
       occurredAt,
       payloadJson: toJsonString(ChamadaRegistradaSchema, call),
     };
@@ -46,7 +59,7 @@ export function describe(
     const idField = schema.fields.find(
       (f) => f.name.endsWith("_id") && typeof event[f.localName] === "string" && event[f.localName],
     );
-    subject = idField ? String(event[idField.localName]) : "";
+    subject = idField ? storable(String(event[idField.localName])) : "";
     payloadJson = toJsonString(schema, event as never, { registry });
   } else {
     // An event this build does not know yet: kept verbatim.
@@ -57,10 +70,10 @@ export function describe(
   }
   return {
     kind: "EVENT",
-    type: message.type,
+    type: storable(message.type),
     messageId: message.id,
     subject,
-    actor: message.headers.actor ?? "",
+    actor: storable(message.headers.actor ?? ""),
     occurredAt,
     payloadJson,
   };

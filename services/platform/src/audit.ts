@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { create, type DescMessage, type DescMethod } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel, timestampNow } from "@bufbuild/protobuf/wkt";
 import {
@@ -31,6 +32,19 @@ export function isMutating(method: DescMethod): boolean {
   return method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS;
 }
 
+const PLAUSIBLE_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+
+/**
+ * A value the caller chose (ids, request ids, addresses), fit for the log whatever it holds: a
+ * plausible id is kept as it is; anything else becomes a bounded, printable form that cannot be
+ * taken for an id: its first characters (others shown as `?`), `…` and a hash of the whole.
+ */
+export function loggable(value: string): string {
+  if (!value || PLAUSIBLE_ID.test(value)) return value;
+  const hash = createHash("sha256").update(value).digest("hex").slice(0, 16);
+  return `${value.slice(0, 32).replace(/[^A-Za-z0-9._:@-]/g, "?")}…sha256:${hash}`;
+}
+
 /** The resource a request is about: its `id`, another `*_id`, or the `id` of its first message field. */
 function targetOf(schema: DescMessage, message: Record<string, unknown>): string {
   const direct =
@@ -51,17 +65,19 @@ export function callRecord(values: ContextValues, result: Code | "OK"): ChamadaR
   if (!info) return undefined;
   const principal = values.get(principalKey);
   const request = values.get(requestContextKey);
+  // Everything the caller could choose is made loggable here, where the record is built.
   return create(ChamadaRegistradaSchema, {
     service: info.service,
     method: info.method,
-    actor: principal?.subject ?? "",
+    actor: loggable(principal?.subject ?? ""),
     actorRoles: [...(principal?.roles ?? [])],
-    target: info.target,
-    requestId: info.requestId,
-    correlationId: request?.correlationId ?? "",
+    target: loggable(info.target),
+    requestId: loggable(info.requestId),
+    correlationId: loggable(request?.correlationId ?? ""),
     result: result === "OK" ? "OK" : codeName(result),
     time: timestampNow(),
-    clientIp: request?.clientIp ?? "",
+    clientIp: loggable(request?.clientIp ?? ""),
+    count: 1,
   });
 }
 
