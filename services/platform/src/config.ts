@@ -23,6 +23,11 @@ export const platformEnvSchema = z.object({
   JWT_AUDIENCE: z.string().min(1).default("consorcio"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /**
+   * Proxies in front of the service that append to x-forwarded-for (the Envoy edge: 1). The
+   * client address is the entry this many from the right; 0 believes no header.
+   */
+  TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(1),
   /** Apply pending migrations at start (local modes); in Kubernetes a hook Job runs `migrate`. */
   MIGRATE_ON_START: z.stringbool().default(false),
   EVENTS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import {
   FieldPathElementSchema,
@@ -27,23 +28,35 @@ function isLoopback(address: string): boolean {
   return address.startsWith("127.") || address === "::1" || address.startsWith("::ffff:127.");
 }
 
+/**
+ * The client's address as the edge saw it. Headers are believed only from a local proxy (the
+ * Envoy or Istio sidecar): its x-envoy-external-address, else the x-forwarded-for entry
+ * `trustedHops` from the right (the one the outermost trusted proxy appended; entries to its
+ * left are whatever the client sent). Anyone else is known by their socket.
+ */
+function clientAddress(header: Headers, peer: string | undefined, trustedHops: number): string | undefined {
+  if (!peer || !isLoopback(peer) || trustedHops === 0) return peer;
+  const external = header.get("x-envoy-external-address")?.trim();
+  if (external && isIP(external)) return external;
+  const entries = (header.get("x-forwarded-for") ?? "").split(",").map((entry) => entry.trim());
+  const appended = entries.length >= trustedHops ? entries[entries.length - trustedHops] : undefined;
+  return appended && isIP(appended) ? appended : peer;
+}
+
 /** Request id, correlation id and trace context: taken from headers when sane, made otherwise. */
-export function createRequestContextInterceptor(): Interceptor {
+export function createRequestContextInterceptor(options: { trustedProxyHops?: number } = {}): Interceptor {
+  const trustedHops = options.trustedProxyHops ?? 1;
   return (next) => async (req) => {
     const incoming = req.header.get("x-request-id");
     const requestId = incoming && ID_PATTERN.test(incoming) ? incoming : uuidv7();
     const correlation = req.header.get("x-correlation-id");
     const traceparent = req.header.get("traceparent") ?? undefined;
-    // x-forwarded-for is believed only from a local proxy (the Envoy or Istio sidecar); anyone else is known by their socket.
-    const peer = req.contextValues.get(peerAddressKey);
-    const forwarded =
-      (peer && isLoopback(peer) ? req.header.get("x-forwarded-for")?.split(",")[0]?.trim() : undefined) ||
-      peer;
+    const clientIp = clientAddress(req.header, req.contextValues.get(peerAddressKey), trustedHops);
     req.contextValues.set(requestContextKey, {
       requestId,
       correlationId: correlation && ID_PATTERN.test(correlation) ? correlation : requestId,
       ...(traceparent ? { traceparent } : {}),
-      ...(forwarded ? { clientIp: forwarded } : {}),
+      ...(clientIp ? { clientIp } : {}),
     });
     const res = await next(req);
     res.header.set("x-request-id", requestId);
@@ -136,9 +149,11 @@ export function platformInterceptors(options: {
   verifyToken: TokenVerifier;
   service: string;
   recordCall: (call: ChamadaRegistrada) => Promise<void>;
+  /** Proxies in front of the service that append to x-forwarded-for (TRUSTED_PROXY_HOPS). */
+  trustedProxyHops?: number;
 }): Interceptor[] {
   return [
-    createRequestContextInterceptor(),
+    createRequestContextInterceptor({ trustedProxyHops: options.trustedProxyHops ?? 1 }),
     createLoggingInterceptor(options.logger),
     createCallAuditInterceptor(options.service, options.recordCall, options.logger),
     createAuthenticationInterceptor(options.verifyToken),

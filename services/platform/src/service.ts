@@ -137,6 +137,7 @@ export async function runService<Env extends z.ZodObject, Deps>(
         logger,
         verifyToken,
         service: definition.name,
+        trustedProxyHops: config.TRUSTED_PROXY_HOPS,
         async recordCall(call) {
           await db.fork().transactional(async (em) => {
             enqueueEvent(em, ChamadaRegistradaSchema, call, {
