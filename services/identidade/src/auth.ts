@@ -1,7 +1,13 @@
 // Login, refresh, logout, client credentials and TOTP: the token side of identidade.
 import { randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
-import { LoginFalhouSchema } from "@consorcio/gen/consorcio/identidade/v1/usuario_pb.js";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  LoginBloqueadoSchema,
+  LoginFalhouSchema,
+} from "@consorcio/gen/consorcio/identidade/v1/usuario_pb.js";
+import { RetryInfoSchema } from "@consorcio/gen/google/rpc/error_details_pb.js";
 import {
   type Cache,
   FailedPreconditionError,
@@ -20,9 +26,10 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { hash, verify } from "@node-rs/argon2";
 import { Secret, TOTP } from "otpauth";
 import { uuidv7 } from "uuidv7";
-import { grantedScopes, isClient, isLocked } from "./domain/accounts.ts";
+import { grantedScopes, isClient, type ThrottlePolicy } from "./domain/accounts.ts";
 import { decideRefresh } from "./domain/refresh.ts";
-import { LoginAttempt, RefreshToken, Usuario } from "./store/entities.ts";
+import { Throttle } from "./login-throttle.ts";
+import { RefreshToken, Usuario } from "./store/entities.ts";
 import type { KeyRing } from "./store/key-ring.ts";
 
 export interface AuthSettings {
@@ -31,6 +38,7 @@ export interface AuthSettings {
   issuerName: string;
   loginLimitPerIp: number;
   loginLimitPerUser: number;
+  throttle: ThrottlePolicy;
 }
 
 export interface Tokens {
@@ -54,22 +62,43 @@ export function normalizeUsername(username: string): string {
   return username.trim().toLowerCase();
 }
 
+/** Refused without looking at the password; the same for every username, existing or not. */
+function heldBack(until: Date): ConnectError {
+  const seconds = Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000));
+  return new ConnectError(
+    `too many failed logins from this address: try again in ${seconds} s`,
+    Code.ResourceExhausted,
+    { "retry-after": String(seconds) },
+    [{ desc: RetryInfoSchema, value: { retryDelay: { seconds: BigInt(seconds) } } }],
+  );
+}
+
 export class AuthFlows {
   private readonly keys: KeyRing;
   private readonly cache: Cache;
   private readonly settings: AuthSettings;
+  readonly throttle: Throttle;
 
   constructor(keys: KeyRing, cache: Cache, settings: AuthSettings) {
     this.keys = keys;
     this.cache = cache;
     this.settings = settings;
+    this.throttle = new Throttle(settings.secretKey, settings.throttle);
   }
 
-  /** Per-IP and per-username windows in Redis; when Redis is down the DB lockout still holds. */
+  /**
+   * One-minute windows in Redis per source and per (username, source): a burst guard in front
+   * of the database throttle, which holds on its own when Redis is down. Never per username
+   * alone, or anyone could keep an account out.
+   */
   async checkRateLimit(username: string, clientIp: string | undefined): Promise<void> {
-    const perUser = await this.cache.hit(`login:user:${sha256Hex(username)}`, 60);
-    const perIp = clientIp ? await this.cache.hit(`login:ip:${clientIp}`, 60) : undefined;
-    if ((perUser ?? 0) > this.settings.loginLimitPerUser || (perIp ?? 0) > this.settings.loginLimitPerIp) {
+    const { userKey, sourceKey } = this.throttle.keys(username, clientIp);
+    const perUser = await this.cache.hit(`login:user:${userKey}:${sourceKey}`, 60);
+    const perSource = clientIp ? await this.cache.hit(`login:source:${sourceKey}`, 60) : undefined;
+    if (
+      (perUser ?? 0) > this.settings.loginLimitPerUser ||
+      (perSource ?? 0) > this.settings.loginLimitPerIp
+    ) {
       throw new ResourceExhaustedError("too many login attempts, try again in a minute");
     }
   }
@@ -93,19 +122,29 @@ export class AuthFlows {
       );
       return { error };
     };
-    const attempt = await em.findOne(LoginAttempt, { username });
-    if (attempt && isLocked(attempt.failures)) {
-      return fail(
-        "LOCKED",
-        "",
-        new FailedPreconditionError("account locked after repeated failed logins: ask an administrator"),
-      );
-    }
+    const keys = this.throttle.keys(username, input.clientIp);
+    const heldUntil = await this.throttle.heldUntil(em, keys);
+    if (heldUntil) return fail("LOCKED", "", heldBack(heldUntil));
     const usuario = await em.findOne(Usuario, { username });
     const person = usuario && !isClient(usuario.kind) ? usuario : undefined;
+    const recordFailure = async () => {
+      const { failures, heldUntil } = await this.throttle.recordFailure(em, keys, person?.id);
+      if (person && heldUntil) {
+        // For the account's owner and the administrators: someone is guessing.
+        uow.publish(
+          LoginBloqueadoSchema,
+          create(LoginBloqueadoSchema, {
+            usuarioId: person.id,
+            sourceKey: keys.sourceKey,
+            endTime: timestampFromDate(heldUntil),
+            failures,
+          }),
+        );
+      }
+    };
     const passwordOk = await verify(person?.secretHash ?? DUMMY_HASH, input.password);
     if (!person || !passwordOk) {
-      await this.recordFailure(em, username);
+      await recordFailure();
       return fail("BAD_CREDENTIALS", person?.id ?? "", new UnauthenticatedError(GENERIC_FAILURE));
     }
     if (person.disabled) return fail("DISABLED", person.id, new FailedPreconditionError("account disabled"));
@@ -118,11 +157,11 @@ export class AuthFlows {
         );
       }
       if (!this.checkSecondFactor(person, input.totpCode, input.recoveryCode)) {
-        await this.recordFailure(em, username);
+        await recordFailure();
         return fail("MFA_INVALID", person.id, new UnauthenticatedError("invalid MFA code"));
       }
     }
-    if (attempt) em.remove(attempt);
+    await this.throttle.clear(em, keys);
     return { ok: await this.issue(em, person, uuidv7()) };
   }
 
@@ -146,14 +185,6 @@ export class AuthFlows {
     if (!usuario.recoveryCodes.includes(codeHash)) return false;
     usuario.recoveryCodes = usuario.recoveryCodes.filter((code: string) => code !== codeHash); // single use
     return true;
-  }
-
-  private async recordFailure(em: EntityManager, username: string): Promise<void> {
-    await em.execute(
-      `insert into login_attempt (username, failures, last_failure_at) values (?, 1, now())
-       on conflict (username) do update set failures = login_attempt.failures + 1, last_failure_at = now()`,
-      [username],
-    );
   }
 
   private async issue(em: EntityManager, usuario: UsuarioRow, familyId: string): Promise<Tokens> {
@@ -210,8 +241,9 @@ export class AuthFlows {
   async clientToken(
     em: EntityManager,
     input: { clientId: string; clientSecret: string; scope: string },
+    clientIp: string | undefined,
   ): Promise<{ accessToken: string; expiresIn: number; scope: string }> {
-    await this.checkRateLimit(`client:${input.clientId}`, undefined);
+    await this.checkRateLimit(`client:${normalizeUsername(input.clientId)}`, clientIp);
     const client = await em.findOne(Usuario, { username: normalizeUsername(input.clientId) });
     const eligible = client && isClient(client.kind) ? client : undefined;
     const secretOk = await verify(eligible?.secretHash ?? DUMMY_HASH, input.clientSecret);

@@ -53,8 +53,9 @@ export function routes(
       await tx.run(context, ({ em }) => auth.logout(em, req.refreshToken));
       return {};
     },
-    async token(req) {
-      return { ...(await auth.clientToken(db.fork(), req)), tokenType: "Bearer" };
+    async token(req, context) {
+      const clientIp = context.values.get(requestContextKey)?.clientIp;
+      return { ...(await auth.clientToken(db.fork(), req, clientIp)), tokenType: "Bearer" };
     },
     async enrollTotp(_req, context) {
       const { secret, uri } = await tx.run(context, ({ em }) => auth.enrollTotp(em, caller(context)));
@@ -109,7 +110,9 @@ export function routes(
       };
     },
     async unlockUsuario(req, context) {
-      return { usuario: await tx.run(context, ({ em }) => usuarios.unlockUsuario(em, req.id)) };
+      return {
+        usuario: await tx.run(context, ({ em }) => usuarios.unlockUsuario(em, auth.throttle, req.id)),
+      };
     },
     async rotateSigningKey() {
       return { kid: await keys.rotate() };

@@ -21,8 +21,16 @@ const env = z.object({
     .default(30 * 24 * 3600),
   /** Password of the first `admin`; generated and printed once when absent. */
   CONSORCIO_ADMIN_PASSWORD: z.string().min(12).optional(),
+  /** Login attempts a minute from one address (Redis). */
   LOGIN_LIMIT_PER_IP: z.coerce.number().int().positive().default(30),
+  /** Login attempts a minute to one username from one address (Redis): never per username alone. */
   LOGIN_LIMIT_PER_USER: z.coerce.number().int().positive().default(10),
+  /** Consecutive failures to one username from one address before that address is held back. */
+  LOGIN_THROTTLE_FAILURES: z.coerce.number().int().min(1).default(5),
+  /** The first hold, in seconds; it doubles with each further failure, up to the maximum. */
+  LOGIN_THROTTLE_SECONDS: z.coerce.number().int().min(1).default(30),
+  /** The longest hold; after that long without a failure, the failures are forgotten. */
+  LOGIN_THROTTLE_MAX_SECONDS: z.coerce.number().int().min(1).default(900),
 });
 
 export const service: ServiceDefinition<typeof env, IdentidadeDeps> = {
@@ -47,6 +55,11 @@ export const service: ServiceDefinition<typeof env, IdentidadeDeps> = {
       issuerName: "Consórcio",
       loginLimitPerIp: config.LOGIN_LIMIT_PER_IP,
       loginLimitPerUser: config.LOGIN_LIMIT_PER_USER,
+      throttle: {
+        maxFailures: config.LOGIN_THROTTLE_FAILURES,
+        holdSeconds: config.LOGIN_THROTTLE_SECONDS,
+        maxSeconds: config.LOGIN_THROTTLE_MAX_SECONDS,
+      },
     });
     return { keys, auth };
   },

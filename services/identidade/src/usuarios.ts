@@ -28,13 +28,13 @@ import { hashSecret, normalizeUsername } from "./auth.ts";
 import {
   accountViolations,
   isClient,
-  isLocked,
   type Kind,
   passwordViolations,
   type RoleName,
   rolesViolations,
 } from "./domain/accounts.ts";
-import { LoginAttempt, RefreshToken, Usuario } from "./store/entities.ts";
+import type { Throttle } from "./login-throttle.ts";
+import { LoginThrottle, RefreshToken, Usuario } from "./store/entities.ts";
 
 type UsuarioRow = InferEntity<typeof Usuario>;
 
@@ -47,6 +47,7 @@ export function roleNames(roles: readonly Role[]): RoleName[] {
   return roles.map((role) => roleName(role) as RoleName);
 }
 
+/** `failures`: those of the sources held back now (0: none is, the account is not locked). */
 export function toMessage(usuario: UsuarioRow, failures = 0): UsuarioMessage {
   return create(UsuarioSchema, {
     id: usuario.id,
@@ -56,7 +57,7 @@ export function toMessage(usuario: UsuarioRow, failures = 0): UsuarioMessage {
     consorciadoId: usuario.consorciadoId ?? "",
     scopes: usuario.scopes,
     disabled: usuario.disabled,
-    locked: isLocked(failures),
+    locked: failures > 0,
     mfaEnabled: usuario.totpSecret !== null && usuario.totpSecret !== undefined,
     createTime: timestampFromDate(usuario.createdAt),
     updateTime: timestampFromDate(usuario.updatedAt),
@@ -64,8 +65,15 @@ export function toMessage(usuario: UsuarioRow, failures = 0): UsuarioMessage {
   });
 }
 
+/** Failures of the sources whose logins to the account are held back now. */
 async function failuresOf(em: EntityManager, username: string): Promise<number> {
-  return (await em.findOne(LoginAttempt, { username }))?.failures ?? 0;
+  const [row] = await em.execute<{ failures: number }[]>(
+    `select coalesce(sum(t.failures), 0)::int as failures
+     from login_throttle t join usuario u on u.id = t.usuario_id
+     where u.username = ? and t.held_until > now()`,
+    [username],
+  );
+  return row?.failures ?? 0;
 }
 
 export async function load(em: EntityManager, id: string): Promise<UsuarioRow> {
@@ -148,9 +156,15 @@ export async function listUsuarios(
     { orderBy: { id: "asc" }, limit: pageSize + 1 },
   );
   const { items, nextPageToken } = page(rows, pageSize);
-  const attempts = await em.find(LoginAttempt, { username: { $in: items.map((u) => u.username) } });
-  const failures = new Map(attempts.map((a) => [a.username, a.failures]));
-  return { usuarios: items.map((u) => toMessage(u, failures.get(u.username) ?? 0)), nextPageToken };
+  const held = await em.find(LoginThrottle, {
+    usuarioId: { $in: items.map((u) => u.id) },
+    heldUntil: { $gt: new Date() },
+  });
+  const failures = new Map<string, number>();
+  for (const row of held) {
+    if (row.usuarioId) failures.set(row.usuarioId, (failures.get(row.usuarioId) ?? 0) + row.failures);
+  }
+  return { usuarios: items.map((u) => toMessage(u, failures.get(u.id) ?? 0)), nextPageToken };
 }
 
 const UPDATABLE = new Set(["roles", "scopes"]);
@@ -222,8 +236,12 @@ export async function resetPassword(em: EntityManager, id: string, newPassword: 
   return clientSecret;
 }
 
-export async function unlockUsuario(em: EntityManager, id: string): Promise<UsuarioMessage> {
+export async function unlockUsuario(
+  em: EntityManager,
+  throttle: Throttle,
+  id: string,
+): Promise<UsuarioMessage> {
   const usuario = await load(em, id);
-  await em.nativeDelete(LoginAttempt, { username: usuario.username });
+  await throttle.unlock(em, usuario);
   return toMessage(usuario, 0);
 }

@@ -3,8 +3,7 @@ import { describe, expect, test } from "vitest";
 import {
   accountViolations,
   grantedScopes,
-  isLocked,
-  MAX_FAILED_LOGINS,
+  holdSeconds,
   passwordViolations,
   rolesViolations,
 } from "../src/domain/accounts.ts";
@@ -79,9 +78,18 @@ describe("account rules", () => {
       ),
     ).toEqual(["scopes"]);
   });
-  test("lockout starts at the limit", () => {
-    expect(isLocked(MAX_FAILED_LOGINS - 1)).toBe(false);
-    expect(isLocked(MAX_FAILED_LOGINS)).toBe(true);
+  test("a source is held back from the limit on, twice as long each failure, up to the maximum", () => {
+    const policy = { maxFailures: 5, holdSeconds: 30, maxSeconds: 900 };
+    expect([4, 5, 6, 7, 9, 10, 1000].map((failures) => holdSeconds(failures, policy))).toEqual([
+      0, 30, 60, 120, 480, 900, 900,
+    ]);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10_000 }), (failures) => {
+        const hold = holdSeconds(failures, policy);
+        expect(hold).toBeLessThanOrEqual(policy.maxSeconds);
+        expect(holdSeconds(failures + 1, policy)).toBeGreaterThanOrEqual(hold);
+      }),
+    );
   });
   test("scopes: empty request means all granted; anything not granted is invalid", () => {
     expect(grantedScopes("", ["a", "b"])).toEqual({ scopes: ["a", "b"] });

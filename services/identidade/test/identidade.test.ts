@@ -7,11 +7,12 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
 import { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
 import { AuthService } from "@consorcio/gen/consorcio/identidade/v1/auth_service_pb.js";
-import { UsuarioKind } from "@consorcio/gen/consorcio/identidade/v1/usuario_pb.js";
+import { LoginBloqueadoSchema, UsuarioKind } from "@consorcio/gen/consorcio/identidade/v1/usuario_pb.js";
 import {
   CreateUsuarioRequestSchema,
   UsuarioService,
 } from "@consorcio/gen/consorcio/identidade/v1/usuario_service_pb.js";
+import { RetryInfoSchema } from "@consorcio/gen/google/rpc/error_details_pb.js";
 import { deleteQueues, eventually, startTestService, type TestService } from "@consorcio/platform/testing.ts";
 import { base64url, decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
 import { Secret, TOTP } from "otpauth";
@@ -181,68 +182,193 @@ describe("audit of calls", () => {
   });
 });
 
-describe("lockout and rate limits", () => {
-  test("five failures lock the account, even against the right password, until an ADMIN unlocks it", async () => {
-    const user = await createStaff();
-    for (let i = 0; i < 5; i++) {
-      await expect(auth.login({ username: user.username, password: "errada-errada" })).rejects.toMatchObject({
-        code: Code.Unauthenticated,
-      });
-    }
-    const locked = await auth
-      .login({ username: user.username, password: user.password })
-      .catch((e) => ConnectError.from(e));
-    expect((locked as ConnectError).code).toBe(Code.FailedPrecondition);
-    expect((locked as ConnectError).rawMessage).toMatch(/locked/);
-    expect((await usuarios.getUsuario({ id: user.id }, bearer(adminToken))).usuario?.locked).toBe(true);
-    const failures = await identidade.db.query(
-      "select count(*)::int as n from platform_outbox where event_type like '%LoginFalhou'",
+describe("login throttling, per username and source", () => {
+  // Holds of 1 s doubling up to 3 s, so a hold can be seen to end by itself.
+  let short: TestService;
+  let shortAuth: ReturnType<typeof createClient<typeof AuthService>>;
+  let shortUsuarios: ReturnType<typeof createClient<typeof UsuarioService>>;
+  let shortAdmin: { id: string; token: string };
+  const from = (ip: string) => ({ headers: { "x-forwarded-for": ip } });
+  const codeOf = (call: Promise<unknown>) =>
+    call.then(
+      () => "ok" as const,
+      (e) => ConnectError.from(e).code,
     );
-    expect(failures[0]?.n).toBeGreaterThanOrEqual(6);
+  const retrySeconds = async (call: Promise<unknown>) => {
+    const error = await call.then(
+      () => undefined,
+      (e) => ConnectError.from(e),
+    );
+    expect(error?.code).toBe(Code.ResourceExhausted);
+    expect(error?.rawMessage).toMatch(/^too many failed logins from this address: try again in \d+ s$/);
+    return Number(error?.findDetails(RetryInfoSchema)[0]?.retryDelay?.seconds);
+  };
 
-    await usuarios.unlockUsuario({ id: user.id }, bearer(adminToken));
-    await expect(auth.login({ username: user.username, password: user.password })).resolves.toBeDefined();
+  beforeAll(async () => {
+    short = await startTestService(service, {
+      ...baseEnv,
+      ...NO_RATE_LIMITS,
+      LOGIN_THROTTLE_SECONDS: "1",
+      LOGIN_THROTTLE_MAX_SECONDS: "3",
+    });
+    const shortTransport = createConnectTransport({ baseUrl: short.service.url, httpVersion: "2" });
+    shortAuth = createClient(AuthService, shortTransport);
+    shortUsuarios = createClient(UsuarioService, shortTransport);
+    const token = (await shortAuth.login({ username: "admin", password: ADMIN_PASSWORD })).accessToken;
+    shortAdmin = { id: decodeJwt(token).sub ?? "", token };
+  });
+  afterAll(() => short.stop());
+
+  test("failures from one address hold it back, longer each time; admin still logs in from elsewhere", async () => {
+    const attacker = from("203.0.113.7");
+    const owner = from("198.51.100.20");
+    const wrong = () => shortAuth.login({ username: "admin", password: "errada-errada" }, attacker);
+    const right = (source: object) =>
+      shortAuth.login({ username: "admin", password: ADMIN_PASSWORD }, source);
+    for (let i = 0; i < 5; i++) expect(await codeOf(wrong())).toBe(Code.Unauthenticated);
+    // Held back from the attacker's address, even with the right password...
+    expect(await retrySeconds(right(attacker))).toBe(1);
+    // ...but not from the owner's.
+    await expect(right(owner)).resolves.toBeDefined();
+    expect(
+      (await shortUsuarios.getUsuario({ id: shortAdmin.id }, bearer(shortAdmin.token))).usuario?.locked,
+    ).toBe(true);
+    // The owner and the administrators hear of it, without the address.
+    const [event] = (
+      await short.db.query("select payload from platform_outbox where event_type = $1", [
+        LoginBloqueadoSchema.typeName,
+      ])
+    ).map((row) => fromBinary(LoginBloqueadoSchema, row.payload));
+    expect(event).toMatchObject({ usuarioId: shortAdmin.id, failures: 5 });
+    expect(event?.sourceKey).toMatch(/^[0-9a-f]{64}$/);
+    const endTime = Number(event?.endTime?.seconds) * 1000;
+    expect(endTime).toBeGreaterThan(Date.now() - 5_000);
+
+    // The hold ends by itself; the next failure holds the address back twice as long.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, endTime + 1_100 - Date.now())));
+    expect(await codeOf(wrong())).toBe(Code.Unauthenticated);
+    expect(await retrySeconds(right(attacker))).toBe(2);
+    // An ADMIN's unlock clears every hold on the account at once.
+    await shortUsuarios.unlockUsuario({ id: shortAdmin.id }, bearer(shortAdmin.token));
+    await expect(right(attacker)).resolves.toBeDefined();
+    expect(
+      (await shortUsuarios.getUsuario({ id: shortAdmin.id }, bearer(shortAdmin.token))).usuario?.locked,
+    ).toBe(false);
   });
 
-  test("an unknown username locks the same way (nothing tells whether it exists)", async () => {
+  test("an unknown username is held back the same way (nothing tells whether it exists)", async () => {
+    const source = from("203.0.113.8");
     const username = `fantasma-${randomUUID().slice(0, 8)}`;
     for (let i = 0; i < 5; i++)
-      await auth.login({ username, password: "errada-errada" }).catch(() => undefined);
-    await expect(auth.login({ username, password: "errada-errada" })).rejects.toMatchObject({
-      code: Code.FailedPrecondition,
-    });
+      expect(await codeOf(shortAuth.login({ username, password: "errada-errada" }, source))).toBe(
+        Code.Unauthenticated,
+      );
+    expect(await retrySeconds(shortAuth.login({ username, password: "errada-errada" }, source))).toBe(1);
   });
 
-  test("login attempts per IP are rate-limited through Redis", async () => {
-    const limited = await startTestService(service, {
+  test("rows are deleted once they no longer matter", async () => {
+    const source = from("203.0.113.9");
+    await shortAuth
+      .login({ username: `esquecido-${randomUUID()}`, password: "x" }, source)
+      .catch(() => undefined);
+    const keys = async (where: string) =>
+      (await short.db.query(`select user_key || source_key as k from login_throttle where ${where}`)).map(
+        (row) => row.k as string,
+      );
+    // Forgotten after the longest hold (3 s) without another failure; the next login sweeps.
+    const stale = await eventually(async () => {
+      const found = await keys("forget_at < now()");
+      return found.length > 0 && found;
+    });
+    await shortAuth.login({ username: "admin", password: ADMIN_PASSWORD }, from("198.51.100.21"));
+    const left = await keys("true");
+    expect(stale.filter((key) => left.includes(key))).toEqual([]);
+  });
+
+  test("the database throttle holds with Redis down", async () => {
+    const noRedis = await startTestService(service, {
       ...baseEnv,
-      LOGIN_LIMIT_PER_IP: "3",
+      ...NO_RATE_LIMITS,
+      REDIS_URL: "redis://127.0.0.1:1",
     });
     try {
       const client = createClient(
         AuthService,
-        createConnectTransport({ baseUrl: limited.service.url, httpVersion: "2" }),
+        createConnectTransport({ baseUrl: noRedis.service.url, httpVersion: "2" }),
       );
-      const ip = { headers: { "x-forwarded-for": `2001:db8::${randomBytes(4).toString("hex")}` } };
-      const codes: Code[] = [];
-      for (let i = 0; i < 5; i++) {
-        codes.push(
-          await client.login({ username: `u${i}-${randomUUID()}`, password: "x" }, ip).then(
-            () => Code.Unknown,
-            (e) => ConnectError.from(e).code,
-          ),
-        );
-      }
-      expect(codes).toEqual([
-        Code.Unauthenticated,
-        Code.Unauthenticated,
-        Code.Unauthenticated,
-        Code.ResourceExhausted,
-        Code.ResourceExhausted,
-      ]);
+      const codes: (Code | "ok")[] = [];
+      for (let i = 0; i < 6; i++)
+        codes.push(await codeOf(client.login({ username: "admin", password: "errada-errada" })));
+      expect(codes).toEqual([...Array(5).fill(Code.Unauthenticated), Code.ResourceExhausted]);
     } finally {
-      await limited.stop();
+      await noRedis.stop();
     }
+  });
+
+  test("no username (people type their CPF) and no address is stored in the clear", async () => {
+    const digits = Array.from({ length: 11 }, () => Math.floor(Math.random() * 10)).join("");
+    const cpf = `${digits.slice(0, 3)}.${digits.slice(3, 6)}.${digits.slice(6, 9)}-${digits.slice(9)}`;
+    const ip = "192.0.2.123";
+    for (const username of [cpf, digits])
+      await auth.login({ username, password: "errada-errada" }, from(ip)).catch(() => undefined);
+    const rows = await identidade.db.query("select * from login_throttle");
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    const dump = JSON.stringify(rows);
+    for (const plaintext of [cpf, digits, digits.slice(0, 9), ip]) expect(dump).not.toContain(plaintext);
+    // The old table of plaintext usernames is gone.
+    const [old] = await identidade.db.query("select to_regclass('login_attempt') as t");
+    expect(old?.t).toBeNull();
+  });
+});
+
+describe("rate limits", () => {
+  let limited: TestService;
+  let client: ReturnType<typeof createClient<typeof AuthService>>;
+  beforeAll(async () => {
+    limited = await startTestService(service, { ...baseEnv, LOGIN_LIMIT_PER_IP: "3" });
+    client = createClient(
+      AuthService,
+      createConnectTransport({ baseUrl: limited.service.url, httpVersion: "2" }),
+    );
+  });
+  afterAll(() => limited.stop());
+
+  const fiveLogins = async (headers: () => Record<string, string>) => {
+    const codes: (Code | "ok")[] = [];
+    for (let i = 0; i < 5; i++) {
+      codes.push(
+        await client.login({ username: `u${i}-${randomUUID()}`, password: "x" }, { headers: headers() }).then(
+          () => "ok" as const,
+          (e) => ConnectError.from(e).code,
+        ),
+      );
+    }
+    return codes;
+  };
+  const limitedAfterThree = [
+    Code.Unauthenticated,
+    Code.Unauthenticated,
+    Code.Unauthenticated,
+    Code.ResourceExhausted,
+    Code.ResourceExhausted,
+  ];
+  const randomIp = () => `2001:db8:${randomBytes(2).toString("hex")}::${randomBytes(2).toString("hex")}`;
+
+  test("login attempts per IP are rate-limited through Redis", async () => {
+    const ip = randomIp();
+    expect(await fiveLogins(() => ({ "x-forwarded-for": ip }))).toEqual(limitedAfterThree);
+  });
+
+  test("a client rotating the first X-Forwarded-For entry is still limited: the edge's entry counts", async () => {
+    const seenByEdge = randomIp();
+    expect(await fiveLogins(() => ({ "x-forwarded-for": `${randomIp()}, ${seenByEdge}` }))).toEqual(
+      limitedAfterThree,
+    );
+    // Envoy's own x-envoy-external-address is preferred to any x-forwarded-for.
+    const external = randomIp();
+    expect(
+      await fiveLogins(() => ({ "x-envoy-external-address": external, "x-forwarded-for": randomIp() })),
+    ).toEqual(limitedAfterThree);
   });
 });
 

@@ -1,4 +1,4 @@
-// Pure rules of accounts: which roles each kind may hold, password policy, lockout.
+// Pure rules of accounts: which roles each kind may hold, password policy, login throttling.
 import type { FieldViolation } from "@consorcio/platform";
 
 export type Kind = "STAFF" | "CONSORCIADO" | "PARCEIRO" | "SERVICE";
@@ -101,11 +101,24 @@ export function rolesViolations(kind: Kind, roles: readonly RoleName[]): FieldVi
     : [];
 }
 
-/** Consecutive failed logins that lock a username until an ADMIN unlocks it. */
-export const MAX_FAILED_LOGINS = 5;
+/**
+ * How logins to one username from one source are held back after failures (OWASP credential
+ * stuffing: per user and source, growing delays, ending by themselves). Other sources are
+ * never held back by it, so nobody can lock an account out from elsewhere.
+ */
+export interface ThrottlePolicy {
+  /** Consecutive failures from a source before it is held back. */
+  maxFailures: number;
+  /** The first hold; each further failure doubles it, up to maxSeconds. */
+  holdSeconds: number;
+  maxSeconds: number;
+}
 
-export function isLocked(failures: number): boolean {
-  return failures >= MAX_FAILED_LOGINS;
+/** Seconds a source is held back after its `failures`-th consecutive failure (0: not held). */
+export function holdSeconds(failures: number, policy: ThrottlePolicy): number {
+  if (failures < policy.maxFailures) return 0;
+  const doublings = Math.min(failures - policy.maxFailures, 30);
+  return Math.min(policy.holdSeconds * 2 ** doublings, policy.maxSeconds);
 }
 
 /** Scopes a client asked for, checked against what it was granted (OAuth `invalid_scope`). */

@@ -31,14 +31,22 @@ export const Usuario = defineEntity({
   },
 });
 
-/** Failed logins by username (existing or not, so a lockout reveals nothing). */
-export const LoginAttempt = defineEntity({
-  name: "LoginAttempt",
-  tableName: "login_attempt",
+/**
+ * Failed logins by (username, source), whether the username exists or not. Both are keyed
+ * hashes: people type their CPF as a username, and neither it nor their address is kept.
+ * A row is deleted once it no longer matters (forget_at).
+ */
+export const LoginThrottle = defineEntity({
+  name: "LoginThrottle",
+  tableName: "login_throttle",
   properties: {
-    username: p.string().primary(),
+    userKey: p.string().primary(),
+    sourceKey: p.string().primary(),
+    /** The account, when the username is one (for its `locked` flag and Unlock). */
+    usuarioId: p.uuid().nullable(),
     failures: p.integer(),
-    lastFailureAt: p.datetime(),
+    heldUntil: p.datetime().nullable(),
+    forgetAt: p.datetime(),
   },
 });
 
@@ -73,7 +81,7 @@ export const SigningKey = defineEntity({
   },
 });
 
-export const entities = [Usuario, LoginAttempt, RefreshToken, SigningKey];
+export const entities = [Usuario, LoginThrottle, RefreshToken, SigningKey];
 
 class InitialSchema extends Migration {
   override async up(): Promise<void> {
@@ -123,7 +131,25 @@ class TotpLastStep extends Migration {
   }
 }
 
+/** Throttle by keyed hashes of (username, source); the plaintext usernames go with the old table. */
+class LoginThrottleSchema extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create table login_throttle (
+      user_key text not null,
+      source_key text not null,
+      usuario_id uuid null,
+      failures int not null,
+      held_until timestamptz null,
+      forget_at timestamptz not null,
+      primary key (user_key, source_key))`);
+    this.addSql("create index login_throttle_usuario on login_throttle (usuario_id)");
+    this.addSql("create index login_throttle_forget on login_throttle (forget_at)");
+    this.addSql("drop table login_attempt");
+  }
+}
+
 export const migrations = [
   { name: "0001_identidade", class: InitialSchema },
   { name: "0002_totp_last_step", class: TotpLastStep },
+  { name: "0003_login_throttle", class: LoginThrottleSchema },
 ];
