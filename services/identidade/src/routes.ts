@@ -35,7 +35,7 @@ export interface IdentidadeDeps {
 
 export function routes(
   router: ConnectRouter,
-  { tx, db }: ServiceContext,
+  { tx, db, revocations }: ServiceContext,
   { auth, keys }: IdentidadeDeps,
 ): void {
   router.service(AuthService, {
@@ -102,7 +102,7 @@ export function routes(
       return { usuario };
     },
     async disableUsuario(req, context) {
-      return { usuario: await tx.run(context, (uow) => usuarios.disableUsuario(uow, req.id)) };
+      return { usuario: await usuarios.disableUsuario(tx, context, revocations, req.id) };
     },
     async resetPassword(req, context) {
       return {

@@ -1,6 +1,7 @@
 // Account administration: create, read, list, update roles, disable, reset, unlock.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { HandlerContext } from "@connectrpc/connect";
 import type { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
 import {
   UsuarioCriadoSchema,
@@ -16,9 +17,11 @@ import {
   InvalidArgumentError,
   NotFoundError,
   page,
+  type Revocations,
   randomSecret,
   roleFromName,
   roleName,
+  type Transactions,
   type UnitOfWork,
 } from "@consorcio/platform";
 import type { InferEntity } from "@mikro-orm/core";
@@ -211,15 +214,31 @@ export async function revokeAllRefreshTokens(em: EntityManager, usuarioId: strin
   await em.nativeUpdate(RefreshToken, { usuarioId, revokedAt: null }, { revokedAt: new Date() });
 }
 
-export async function disableUsuario(uow: UnitOfWork, id: string): Promise<UsuarioMessage> {
-  const usuario = await load(uow.em, id);
-  if (!usuario.disabled) {
-    usuario.disabled = true;
-    await revokeAllRefreshTokens(uow.em, id);
-    uow.publish(UsuarioDesativadoSchema, create(UsuarioDesativadoSchema, { usuarioId: id }));
-  }
-  await uow.em.flush();
-  return toMessage(usuario, await failuresOf(uow.em, usuario.username));
+/**
+ * Disables the account: its refresh tokens are revoked with it and, once that
+ * committed, every service refuses its access tokens within seconds (the shared
+ * revocation entry, and `UsuarioDesativado` for a service that cannot read it).
+ */
+export async function disableUsuario(
+  tx: Transactions,
+  context: HandlerContext,
+  revocations: Revocations,
+  id: string,
+): Promise<UsuarioMessage> {
+  const disabled = await tx.run(context, async (uow) => {
+    const usuario = await load(uow.em, id);
+    if (!usuario.disabled) {
+      usuario.disabled = true;
+      await revokeAllRefreshTokens(uow.em, id);
+      uow.publish(UsuarioDesativadoSchema, create(UsuarioDesativadoSchema, { usuarioId: id }));
+    }
+    await uow.em.flush();
+    return toMessage(usuario, await failuresOf(uow.em, usuario.username));
+  });
+  // After commit, so a login that read the account before it is refused too; again for an
+  // account disabled already (harmless: it cannot have had tokens issued since).
+  await revocations.revoke(id);
+  return disabled;
 }
 
 export async function resetPassword(em: EntityManager, id: string, newPassword: string): Promise<string> {

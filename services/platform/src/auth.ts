@@ -107,6 +107,7 @@ function principalFromClaims(payload: JWTPayload): Principal {
   if (typeof payload.cid === "string") principal.consorciadoId = payload.cid;
   if (typeof payload.jti === "string") principal.tokenId = payload.jti;
   if (typeof payload.username === "string") principal.username = payload.username;
+  if (typeof payload.iat === "number") principal.issuedAt = payload.iat;
   return principal;
 }
 

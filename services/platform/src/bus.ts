@@ -34,6 +34,8 @@ export interface SubscriptionOptions {
   /** Delay before the first retry; doubles on each further retry. */
   retryDelayMs: number;
   prefetch?: number;
+  /** A queue of one process: the broker deletes it (and its retry and dead-letter queues) this long after its last use. */
+  expiresAfterMs?: number;
 }
 
 /** The event bus: RabbitMQ in real deployments, in-process in the embedded mode. */

@@ -11,6 +11,8 @@ export interface Principal {
   /** Token id (`jti`), for audit trails. */
   tokenId?: string;
   username?: string;
+  /** When the token was issued (`iat`, seconds): a revocation refuses tokens issued before it. */
+  issuedAt?: number;
 }
 
 /** Set when the caller was allowed only as owner: handlers must scope reads and writes to it. */

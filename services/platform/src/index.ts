@@ -17,6 +17,7 @@ export * from "./outbox.ts";
 export * from "./pagination.ts";
 export * from "./rabbitmq-bus.ts";
 export * from "./reflection.ts";
+export * from "./revocation.ts";
 export * from "./server.ts";
 export * from "./service.ts";
 export * from "./unit-of-work.ts";

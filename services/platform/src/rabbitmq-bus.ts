@@ -67,7 +67,8 @@ export async function connectRabbitMqBus(options: { url: string; logger: Logger 
   ): Promise<{ channel: Channel; tag: string }> => {
     const channel = await model.createChannel();
     await channel.prefetch(sub.prefetch ?? 16);
-    await channel.assertQueue(sub.queue, { durable: true });
+    const expiry = sub.expiresAfterMs ? { "x-expires": sub.expiresAfterMs } : {};
+    await channel.assertQueue(sub.queue, { durable: true, arguments: expiry });
     for (const pattern of sub.bindings) await channel.bindQueue(sub.queue, EVENTS_EXCHANGE, pattern);
     for (let attempt = 1; attempt < sub.maxAttempts; attempt++) {
       await channel.assertQueue(retryQueue(sub, attempt), {
@@ -76,10 +77,11 @@ export async function connectRabbitMqBus(options: { url: string; logger: Logger 
           "x-message-ttl": retryDelay(sub, attempt),
           "x-dead-letter-exchange": "",
           "x-dead-letter-routing-key": sub.queue,
+          ...expiry,
         },
       });
     }
-    await channel.assertQueue(deadLetterQueue(sub.queue), { durable: true });
+    await channel.assertQueue(deadLetterQueue(sub.queue), { durable: true, arguments: expiry });
     const { consumerTag } = await channel.consume(sub.queue, (msg) => {
       if (msg) void handle(channel, sub, msg);
     });

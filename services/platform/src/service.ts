@@ -15,6 +15,7 @@ import { createLogger, type Logger } from "./logging.ts";
 import { enqueueEvent, type OutboxRelay, startOutboxRelay } from "./outbox.ts";
 import { connectRabbitMqBus } from "./rabbitmq-bus.ts";
 import { registerReflection } from "./reflection.ts";
+import { createRevocations, type Revocations, refusingRevoked } from "./revocation.ts";
 import { type HttpRoute, type RunningServer, startServer } from "./server.ts";
 import { createTransactions, type Transactions } from "./unit-of-work.ts";
 
@@ -27,6 +28,8 @@ export interface ServiceContext<Config extends PlatformConfig = PlatformConfig> 
   cache: Cache;
   relay: OutboxRelay;
   tx: Transactions;
+  /** Disabled subjects whose earlier access tokens every service refuses. */
+  revocations: Revocations;
   verifyToken: TokenVerifier;
 }
 
@@ -103,19 +106,27 @@ export async function runService<Env extends z.ZodObject, Deps>(
         : undefined);
     if (!cache) throw new Error("REDIS_URL is required when no shared cache is given");
     if (!options.cache) owned.unshift(() => cache.close());
+    // Revocations live in the namespace every service reads; a given (embedded) cache has no prefix.
+    const sharedCache = options.cache ?? createRedisCache({ url: config.REDIS_URL as string, logger });
+    if (!options.cache) owned.unshift(() => sharedCache.close());
+    const revocations = createRevocations({ shared: sharedCache, service: definition.name, logger });
     const relay = startOutboxRelay({ db, bus, logger });
     owned.unshift(() => relay.stop());
-    const base = { config, logger, db, bus, cache, relay, tx: createTransactions(db, relay) };
+    const base = { config, logger, db, bus, cache, relay, tx: createTransactions(db, relay), revocations };
     const deps = (await definition.prepare?.(base)) as Deps;
     if (definition.onStop) owned.unshift(() => definition.onStop?.(deps) ?? Promise.resolve());
-    const verifyToken =
+    const verifyToken = refusingRevoked(
       definition.tokenVerifier?.(deps) ??
-      createTokenVerifier({
-        jwksUrl: new URL(config.JWKS_URL),
-        issuer: config.JWT_ISSUER,
-        audience: config.JWT_AUDIENCE,
-      });
+        createTokenVerifier({
+          jwksUrl: new URL(config.JWKS_URL),
+          issuer: config.JWT_ISSUER,
+          audience: config.JWT_AUDIENCE,
+        }),
+      revocations,
+    );
     const context: ServiceContext<Config> = { ...base, verifyToken };
+
+    await bus.subscribe(revocations.subscription());
 
     for (const consumer of definition.consumers?.(context, deps) ?? []) {
       await bus.subscribe({
