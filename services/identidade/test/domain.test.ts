@@ -8,6 +8,7 @@ import {
   rolesViolations,
 } from "../src/domain/accounts.ts";
 import { decideRefresh } from "../src/domain/refresh.ts";
+import { sourceOf } from "../src/login-throttle.ts";
 
 const now = new Date("2026-11-28T12:00:00Z");
 const later = new Date(now.getTime() + 60_000);
@@ -106,5 +107,16 @@ describe("account rules", () => {
         },
       ),
     );
+  });
+});
+
+describe("login sources", () => {
+  test("an IPv6 /64 is one source; an IPv4-mapped address is its IPv4 one", () => {
+    expect(sourceOf("2001:db8:1:2:3:4:5:6")).toBe(sourceOf("2001:0db8:0001:0002::9"));
+    expect(sourceOf("2001:db8:1:2::1")).not.toBe(sourceOf("2001:db8:1:3::1"));
+    expect(sourceOf("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(sourceOf("::ffff:192.0.2.1")).toBe("192.0.2.1");
+    expect(sourceOf("192.0.2.1")).toBe("192.0.2.1");
+    expect(sourceOf(undefined)).toBe("unknown");
   });
 });
