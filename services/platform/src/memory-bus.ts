@@ -29,6 +29,8 @@ interface Queue {
  */
 export function createMemoryBus(logger: Logger): EventBus {
   const queues = new Map<string, Queue>();
+  /** Declared queues with no consumer yet: what they receive waits here for their first subscriber. */
+  const waiting = new Map<string, { bindings: readonly string[]; messages: IncomingMessage[] }>();
   const deadLetters = new Map<string, IncomingMessage[]>();
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
@@ -68,26 +70,41 @@ export function createMemoryBus(logger: Logger): EventBus {
   return {
     async publish(messages: readonly OutgoingMessage[]) {
       if (closed) throw new Error("event bus closed");
+      const routes = (bindings: readonly string[], key: string) =>
+        bindings.some((pattern) => topicMatches(pattern, key));
       for (const message of messages) {
+        const copy = () => ({
+          ...message,
+          body: message.body.slice(),
+          headers: { ...message.headers },
+          attempt: 1,
+        });
         for (const queue of queues.values()) {
-          if (queue.options.bindings.some((pattern) => topicMatches(pattern, message.routingKey))) {
-            deliver(queue, {
-              ...message,
-              body: message.body.slice(),
-              headers: { ...message.headers },
-              attempt: 1,
-            });
-          }
+          if (routes(queue.options.bindings, message.routingKey)) deliver(queue, copy());
+        }
+        for (const queue of waiting.values()) {
+          if (routes(queue.bindings, message.routingKey)) queue.messages.push(copy());
         }
       }
     },
     async subscribe(options) {
       if (queues.has(options.queue)) throw new Error(`queue ${options.queue} already has a consumer`);
-      queues.set(options.queue, {
+      const queue: Queue = {
         options,
         inSubscriberContext: AsyncLocalStorage.snapshot(),
         tail: Promise.resolve(),
-      });
+      };
+      queues.set(options.queue, queue);
+      for (const message of waiting.get(options.queue)?.messages ?? []) deliver(queue, message);
+      waiting.delete(options.queue);
+    },
+    async declare(topology) {
+      for (const { queue, bindings } of topology) {
+        if (!queues.has(queue) && !waiting.has(queue)) waiting.set(queue, { bindings, messages: [] });
+      }
+    },
+    onConnected() {
+      // Always connected.
     },
     async takeDeadLetters(queue, max = 100) {
       const dlq = deadLetterQueue(queue);

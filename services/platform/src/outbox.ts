@@ -166,11 +166,15 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       };
     });
 
+  // Back from an outage: publish what waited at once, not at the next poll.
+  bus.onConnected(() => wakeUp?.());
+
   const loop = (async () => {
     while (!stopped) {
       let waitMs = pollMs;
       try {
-        await drain();
+        // Broker down: rows stay as they are (no attempt counted) until it is back.
+        if (bus.healthy()) await drain();
         await cleanup();
         failures = 0;
       } catch (error) {

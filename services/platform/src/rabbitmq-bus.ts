@@ -11,6 +11,7 @@ import {
   type EventBus,
   type IncomingMessage,
   type OutgoingMessage,
+  type QueueTopology,
   retryDelay,
   type SubscriptionOptions,
 } from "./bus.ts";
@@ -18,7 +19,7 @@ import type { Logger } from "./logging.ts";
 
 const PUBLISH_WAIT_MS = 5_000;
 
-function retryQueue(options: SubscriptionOptions, attempt: number): string {
+function retryQueue(options: QueueTopology, attempt: number): string {
   return `${options.queue}.retry.${retryDelay(options, attempt)}ms`;
 }
 
@@ -51,7 +52,12 @@ function toIncoming(msg: Message): IncomingMessage {
  * confirms, per-attempt delay queues and a dead-letter queue per consumer. The
  * connection recovers by itself and re-declares the topology and consumers.
  */
-export async function connectRabbitMqBus(options: { url: string; logger: Logger }): Promise<EventBus> {
+export async function connectRabbitMqBus(options: {
+  url: string;
+  logger: Logger;
+  /** Waits this long for the first connection before returning; the bus works either way. */
+  waitForConnectMs?: number;
+}): Promise<EventBus> {
   const { logger } = options;
   const subscriptions: SubscriptionOptions[] = [];
   let publisher: ConfirmChannel | undefined;
@@ -60,6 +66,8 @@ export async function connectRabbitMqBus(options: { url: string; logger: Logger 
   let closing = false;
   let inFlight = 0;
   let onConnected: Array<() => void> = [];
+  const connectListeners: Array<() => void> = [];
+  let everConnected = false;
 
   const declareConsumer = async (
     model: Pick<ChannelModel, "createChannel">,
@@ -67,6 +75,15 @@ export async function connectRabbitMqBus(options: { url: string; logger: Logger 
   ): Promise<{ channel: Channel; tag: string }> => {
     const channel = await model.createChannel();
     await channel.prefetch(sub.prefetch ?? 16);
+    await declareQueues(channel, sub);
+    const { consumerTag } = await channel.consume(sub.queue, (msg) => {
+      if (msg) void handle(channel, sub, msg);
+    });
+    return { channel, tag: consumerTag };
+  };
+
+  /** The queue, its bindings, its delay queues and its dead-letter queue (idempotent). */
+  const declareQueues = async (channel: Channel, sub: QueueTopology): Promise<void> => {
     const expiry = sub.expiresAfterMs ? { "x-expires": sub.expiresAfterMs } : {};
     await channel.assertQueue(sub.queue, { durable: true, arguments: expiry });
     for (const pattern of sub.bindings) await channel.bindQueue(sub.queue, EVENTS_EXCHANGE, pattern);
@@ -82,10 +99,6 @@ export async function connectRabbitMqBus(options: { url: string; logger: Logger 
       });
     }
     await channel.assertQueue(deadLetterQueue(sub.queue), { durable: true, arguments: expiry });
-    const { consumerTag } = await channel.consume(sub.queue, (msg) => {
-      if (msg) void handle(channel, sub, msg);
-    });
-    return { channel, tag: consumerTag };
   };
 
   const handle = async (channel: Channel, sub: SubscriptionOptions, msg: ConsumeMessage): Promise<void> => {
@@ -127,11 +140,14 @@ export async function connectRabbitMqBus(options: { url: string; logger: Logger 
     }
   };
 
+  // A broker outage degrades the service, never stops it: the first connection is made in the
+  // background too, retried for ever; meanwhile the relay leaves rows in the outbox.
   const connection = await amqp.connect(options.url, {
     recovery: {
+      waitForConnect: false,
       initialDelay: 200,
       maxDelay: 5_000,
-      initialMaxRetries: 10,
+      initialMaxRetries: Number.POSITIVE_INFINITY,
       maxRetries: Number.POSITIVE_INFINITY,
       async setup(model: ChannelModel) {
         const channel = await model.createConfirmChannel();
@@ -141,9 +157,12 @@ export async function connectRabbitMqBus(options: { url: string; logger: Logger 
         publisher = channel;
         consumers = declared;
         connected = true;
+        if (!everConnected) logger.info("broker connected");
+        everConnected = true;
         const waiting = onConnected;
         onConnected = [];
         for (const resolve of waiting) resolve();
+        for (const listener of connectListeners) listener();
       },
     },
   });
@@ -153,21 +172,34 @@ export async function connectRabbitMqBus(options: { url: string; logger: Logger 
     consumers = [];
     if (!closing) logger.warn({ err: error }, "broker connection lost, reconnecting");
   });
+  connection.on("connect-failed", (error: Error) => {
+    if (!everConnected) logger.warn({ err: error }, "broker unreachable, retrying in the background");
+  });
   connection.on("error", (error: Error) => logger.warn({ err: error }, "broker connection error"));
   connection.on("handler-error", (error: Error) => logger.error({ err: error }, "broker listener failed"));
 
-  const publisherChannel = async (): Promise<ConfirmChannel> => {
-    if (connected && publisher) return publisher;
+  const connectedWithin = async (waitMs: number): Promise<void> => {
+    if (connected) return;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("broker unavailable")), PUBLISH_WAIT_MS);
+      const timer = setTimeout(() => reject(new Error("broker unavailable")), waitMs);
       onConnected.push(() => {
         clearTimeout(timer);
         resolve();
       });
     });
+  };
+
+  const publisherChannel = async (): Promise<ConfirmChannel> => {
+    await connectedWithin(PUBLISH_WAIT_MS);
     if (!publisher) throw new Error("broker unavailable");
     return publisher;
   };
+
+  if (options.waitForConnectMs) {
+    await connectedWithin(options.waitForConnectMs).catch(() =>
+      logger.warn({ waitedMs: options.waitForConnectMs }, "starting without the broker"),
+    );
+  }
 
   return {
     async publish(messages: readonly OutgoingMessage[]) {
@@ -204,6 +236,18 @@ export async function connectRabbitMqBus(options: { url: string; logger: Logger 
         channel.ack(msg);
       }
       return taken;
+    },
+    async declare(topology, waitMs = 30_000) {
+      await connectedWithin(waitMs);
+      const channel = await connection.createChannel();
+      try {
+        for (const queue of topology) await declareQueues(channel, queue);
+      } finally {
+        await channel.close().catch(() => undefined);
+      }
+    },
+    onConnected(listener) {
+      connectListeners.push(listener);
     },
     healthy: () => connected && !closing,
     async close() {

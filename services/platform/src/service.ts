@@ -3,7 +3,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
 import type { z } from "zod";
 import { createTokenVerifier, type TokenVerifier } from "./auth.ts";
-import type { EventBus } from "./bus.ts";
+import type { EventBus, QueueTopology } from "./bus.ts";
 import { type Cache, createRedisCache } from "./cache.ts";
 import type { ServiceName } from "./catalog.ts";
 import { ConfigError, loadConfig, type PlatformConfig, requireNode24 } from "./config.ts";
@@ -221,9 +221,52 @@ async function ownedBus(
   owned: Array<() => Promise<void>>,
 ): Promise<EventBus> {
   if (!config.AMQP_URL) throw new Error("AMQP_URL is required when no shared event bus is given");
-  const bus = await connectRabbitMqBus({ url: config.AMQP_URL, logger });
+  // A short wait so a normal start has its consumers running; a broker outage does not stop it.
+  const bus = await connectRabbitMqBus({ url: config.AMQP_URL, logger, waitForConnectMs: 2_000 });
   owned.unshift(() => bus.close());
   return bus;
+}
+
+/**
+ * The queues this service's consumers read, with their retry and dead-letter queues. Built from
+ * `consumers()` with only the configuration: a consumer list must not use anything else to exist.
+ */
+export function consumerTopology<Env extends z.ZodObject, Deps>(
+  definition: ServiceDefinition<Env, Deps>,
+  config: PlatformConfig,
+): QueueTopology[] {
+  const context = { config } as unknown as ServiceContext<PlatformConfig & z.infer<Env>>;
+  return (definition.consumers?.(context, undefined as Deps) ?? []).map((consumer) => ({
+    queue: consumer.queue,
+    bindings: consumerBindings(consumer),
+    maxAttempts: config.EVENTS_MAX_ATTEMPTS,
+    retryDelayMs: config.EVENTS_RETRY_DELAY_MS,
+  }));
+}
+
+/**
+ * Part of `migrate`: declares the consumers' queues before any consumer runs, so no event
+ * published meanwhile is dropped. Waits up to a minute for the broker, then fails the step.
+ */
+export async function declareTopology<Env extends z.ZodObject, Deps>(
+  definition: ServiceDefinition<Env, Deps>,
+  env: Record<string, string | undefined>,
+  logger: Logger,
+): Promise<void> {
+  if (!definition.consumers) return;
+  const config = loadConfig(definition.name, env, definition.env);
+  if (!config.AMQP_URL)
+    throw new ConfigError(
+      `invalid configuration for ${definition.name}:\n  AMQP_URL: required to declare the queues`,
+    );
+  const bus = await connectRabbitMqBus({ url: config.AMQP_URL, logger });
+  try {
+    const topology = consumerTopology(definition, config);
+    await bus.declare(topology, 60_000);
+    logger.info({ queues: topology.map((queue) => queue.queue) }, "queues declared");
+  } finally {
+    await bus.close();
+  }
 }
 
 /**
@@ -247,7 +290,9 @@ export async function runStandalone<Env extends z.ZodObject, Deps>(
         env.DATABASE_URL = env.MIGRATION_DATABASE_URL;
       }
       const config = loadConfig(definition.name, env);
-      await migrate(definition, config, createLogger({ service: definition.name, level: config.LOG_LEVEL }));
+      const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
+      await migrate(definition, config, logger);
+      await declareTopology(definition, env, logger);
       return;
     }
     const running = await runService(definition, { env: process.env });

@@ -39,6 +39,25 @@ export function busConformance(
       await cleanup(queues);
     });
 
+    test("a declared queue keeps what is published until its first consumer runs", async () => {
+      const bus = await fresh();
+      const queue = queueName();
+      const type = `consorcio.conformance.v1.Early${randomUUID().slice(0, 8)}`;
+      await bus.declare([{ queue, bindings: [type], maxAttempts: 3, retryDelayMs: 50 }]);
+      const early = message(type, "early");
+      await bus.publish([early]);
+      const seen: IncomingMessage[] = [];
+      await bus.subscribe({
+        queue,
+        bindings: [type],
+        maxAttempts: 3,
+        retryDelayMs: 50,
+        handler: async (m) => void seen.push(m),
+      });
+      await eventually(async () => seen.length === 1);
+      expect(seen[0]?.id).toBe(early.id);
+    });
+
     test("routes by topic to every bound queue and to no other", async () => {
       const bus = await fresh();
       const suffix = randomUUID().slice(0, 8);

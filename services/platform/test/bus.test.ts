@@ -12,4 +12,4 @@ busConformance(
   async () => {},
 );
 
-busConformance("RabbitMQ", () => connectRabbitMqBus({ url: testServers.amqpUrl, logger }), deleteQueues);
+busConformance("RabbitMQ", () => connectRabbitMqBus({ url: testServers.amqpUrl, logger, waitForConnectMs: 10_000 }), deleteQueues);
