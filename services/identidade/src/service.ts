@@ -7,6 +7,7 @@ import { uuidv7 } from "uuidv7";
 import { z } from "zod";
 import { AuthFlows, hashSecret } from "./auth.ts";
 import { type IdentidadeDeps, routes } from "./routes.ts";
+import { provisionServiceAccounts, serviceAccountsSetting } from "./service-accounts.ts";
 import { entities, migrations, Usuario } from "./store/entities.ts";
 import { KeyRing } from "./store/key-ring.ts";
 
@@ -31,6 +32,8 @@ const env = z.object({
   LOGIN_THROTTLE_SECONDS: z.coerce.number().int().min(1).default(30),
   /** The longest hold; after that long without a failure, the failures are forgotten. */
   LOGIN_THROTTLE_MAX_SECONDS: z.coerce.number().int().min(1).default(900),
+  /** Service accounts to provision: {"<service>": "<client secret>"} (the platform's clients use them). */
+  SERVICE_ACCOUNTS: serviceAccountsSetting,
 });
 
 export const service: ServiceDefinition<typeof env, IdentidadeDeps> = {
@@ -77,6 +80,7 @@ export const service: ServiceDefinition<typeof env, IdentidadeDeps> = {
     },
   }),
   async onStart({ db, config, logger }) {
+    await provisionServiceAccounts(db.fork(), config.SERVICE_ACCOUNTS, logger);
     const em = db.fork();
     if ((await em.count(Usuario, { username: "admin" })) > 0) return;
     const password = config.CONSORCIO_ADMIN_PASSWORD ?? randomBytes(15).toString("base64url");

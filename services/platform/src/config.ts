@@ -16,6 +16,11 @@ export const platformEnvSchema = z.object({
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   /** Health answers within this, whatever its dependencies do. */
   HEALTH_PROBE_TIMEOUT_MS: z.coerce.number().int().min(50).default(1_000),
+  /** The service account this service calls others as (client-credentials grant at identidade). */
+  SERVICE_CLIENT_ID: z.string().min(1).max(128).optional(),
+  SERVICE_CLIENT_SECRET: z.string().min(1).max(256).optional(),
+  /** Deadline of a call to another service made outside any incoming call (jobs, consumers). */
+  SERVICE_CALL_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),
   AMQP_URL: z.url({ protocol: /^amqps?$/ }).optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   JWKS_URL: z.url().default("http://127.0.0.1:7001/.well-known/jwks.json"),

@@ -3,6 +3,7 @@ export * from "./auth.ts";
 export * from "./bus.ts";
 export * from "./cache.ts";
 export * from "./catalog.ts";
+export * from "./clients.ts";
 export * from "./config.ts";
 export * from "./consumer.ts";
 export * from "./context.ts";

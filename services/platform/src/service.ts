@@ -5,6 +5,7 @@ import type { z } from "zod";
 import { createTokenVerifier, type TokenVerifier } from "./auth.ts";
 import type { EventBus, QueueTopology } from "./bus.ts";
 import { type Cache, createRedisCache } from "./cache.ts";
+import { createServiceClients, type ServiceClients, serviceAccountId } from "./clients.ts";
 import type { ServiceName } from "./catalog.ts";
 import { ConfigError, loadConfig, type PlatformConfig, requireNode24 } from "./config.ts";
 import { type ConsumerDefinition, consumerBindings, inboxHandler } from "./consumer.ts";
@@ -28,6 +29,8 @@ export interface ServiceContext<Config extends PlatformConfig = PlatformConfig> 
   cache: Cache;
   relay: OutboxRelay;
   tx: Transactions;
+  /** Typed clients of the services this one declares in `calls`. */
+  clients: ServiceClients;
   /** Disabled subjects whose earlier access tokens every service refuses. */
   revocations: Revocations;
   verifyToken: TokenVerifier;
@@ -39,6 +42,8 @@ export interface ServiceDefinition<Env extends z.ZodObject = z.ZodObject, Deps =
   name: ServiceName | (string & {});
   /** Proto services served (for reflection and health). */
   services: readonly DescService[];
+  /** Proto services of other services this one calls (`context.clients.get`). */
+  calls?: readonly DescService[];
   /** Extra environment settings of this service. */
   env?: Env;
   entities: readonly unknown[];
@@ -112,7 +117,17 @@ export async function runService<Env extends z.ZodObject, Deps>(
     const revocations = createRevocations({ shared: sharedCache, service: definition.name, logger });
     const relay = startOutboxRelay({ db, bus, logger });
     owned.unshift(() => relay.stop());
-    const base = { config, logger, db, bus, cache, relay, tx: createTransactions(db, relay), revocations };
+    const clients = createServiceClients({
+      caller: definition.name,
+      calls: definition.calls ?? [],
+      env: options.env,
+      credentials: config.SERVICE_CLIENT_SECRET
+        ? { clientId: config.SERVICE_CLIENT_ID ?? serviceAccountId(definition.name), clientSecret: config.SERVICE_CLIENT_SECRET }
+        : undefined,
+      defaultTimeoutMs: config.SERVICE_CALL_TIMEOUT_MS,
+      logger,
+    });
+    const base = { config, logger, db, bus, cache, relay, tx: createTransactions(db, relay), revocations, clients };
     const deps = (await definition.prepare?.(base)) as Deps;
     if (definition.onStop) owned.unshift(() => definition.onStop?.(deps) ?? Promise.resolve());
     const verifyToken = refusingRevoked(
