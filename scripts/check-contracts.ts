@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFileRegistry } from "@bufbuild/protobuf";
+import { type Policy, Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
 import { bufInteractive, buildModule, ROOT, SHIPPED_MODULE } from "./buf.ts";
 import { GENERATED_PATHS, generate } from "./generate.ts";
 import { httpRule, policyOf, servicesOf } from "./openapi.ts";
@@ -32,6 +33,16 @@ function gitSucceeds(args: string[]): boolean {
   }
 }
 
+/** A policy naming ROLE_SERVICE alone: an internal RPC, for other services only. */
+export function isServiceOnly(policy: Policy): boolean {
+  return (
+    !policy.public &&
+    policy.ownerRoles.length === 0 &&
+    policy.roles.length > 0 &&
+    policy.roles.every((role) => role === Role.SERVICE)
+  );
+}
+
 /** RPCs of the shipped module without a policy or an HTTP rule. */
 function rpcProblems(): string[] {
   const { set, targets } = buildModule(SHIPPED_MODULE, { sourceInfo: false });
@@ -40,8 +51,13 @@ function rpcProblems(): string[] {
   for (const service of servicesOf(registry, targets)) {
     for (const method of service.methods) {
       const name = `${service.typeName}.${method.name}`;
-      if (!policyOf(registry, method)) problems.push(`${name}: no (consorcio.auth.v1.policy) option`);
-      if (!httpRule(registry, method)) problems.push(`${name}: no (google.api.http) rule`);
+      const policy = policyOf(registry, method);
+      if (!policy) problems.push(`${name}: no (consorcio.auth.v1.policy) option`);
+      // An RPC only other services may call is not on the edge, so it needs no REST mapping.
+      const internal = policy && isServiceOnly(policy);
+      if (!httpRule(registry, method) && !internal) problems.push(`${name}: no (google.api.http) rule`);
+      if (internal && httpRule(registry, method))
+        problems.push(`${name}: only ROLE_SERVICE may call it, so it must not be on the REST edge`);
     }
   }
   return problems;

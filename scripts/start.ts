@@ -61,15 +61,34 @@ async function ensureDatabase(serverUrl: string, name: string): Promise<string> 
   return url.toString();
 }
 
-/** Keys the services need, made once per machine and kept beside the embedded data (never for production). */
-const LOCAL_KEYS = ["IDENTIDADE_SECRET_KEY", "PII_MASTER_KEY", "PII_INDEX_KEY"];
+/**
+ * Keys the services need, made once per machine and kept beside the embedded data (never for
+ * production): identidade's and the personal-data keys, and each service account's secret.
+ */
+const LOCAL_KEYS = [
+  "IDENTIDADE_SECRET_KEY",
+  "PII_MASTER_KEY",
+  "PII_INDEX_KEY",
+  ...SERVICE_NAMES.map((name) => `SERVICE_SECRET_${name.toUpperCase()}`),
+];
+
+/** identidade provisions every service account; each service gets its own secret. */
+function serviceAccountEnv(name: string, secrets: Record<string, string>): Record<string, string> {
+  const secretOf = (service: string) => secrets[`SERVICE_SECRET_${service.toUpperCase()}`] ?? "";
+  const accounts = Object.fromEntries(SERVICE_NAMES.map((service) => [service, secretOf(service)]));
+  return {
+    SERVICE_CLIENT_SECRET: secretOf(name),
+    ...(name === "identidade" ? { SERVICE_ACCOUNTS: JSON.stringify(accounts) } : {}),
+  };
+}
 
 function localSecrets(): Record<string, string> {
   const file = `${root}.data/local-secrets.json`;
   const secrets = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>) : {};
   const missing = LOCAL_KEYS.filter((key) => !secrets[key]);
   if (missing.length > 0) {
-    for (const key of missing) secrets[key] = randomBytes(32).toString("base64");
+    for (const key of missing)
+      secrets[key] = randomBytes(32).toString(key.startsWith("SERVICE_SECRET_") ? "base64url" : "base64");
     mkdirSync(`${root}.data`, { recursive: true });
     writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   }
@@ -101,8 +120,10 @@ if (bus) {
 
 const running: RunningService[] = [];
 for (const definition of definitions) {
+  const secrets = localSecrets();
   const env = {
-    ...localSecrets(),
+    ...secrets,
+    ...serviceAccountEnv(definition.name, secrets),
     ...process.env,
     DATABASE_URL: await ensureDatabase(serverUrl, databaseName(definition.name)),
     MIGRATE_ON_START: "true",
