@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { create, type DescMessage, type DescMethod } from "@bufbuild/protobuf";
-import { MethodOptions_IdempotencyLevel, timestampNow } from "@bufbuild/protobuf/wkt";
+import { MethodOptions_IdempotencyLevel, type Timestamp, timestampNow } from "@bufbuild/protobuf/wkt";
 import {
   Code,
   ConnectError,
@@ -23,6 +23,8 @@ interface CallInfo {
   requestId: string;
   /** Set once the call's record was written inside the handler's own transaction. */
   recorded: boolean;
+  /** Set once the call got past authentication (with a token, or to a public RPC). */
+  admitted: boolean;
 }
 
 const callInfoKey = createContextKey<CallInfo | undefined>(undefined, { description: "audited call" });
@@ -112,14 +114,99 @@ function codeName(code: Code): string {
 }
 
 /**
+ * Refusals before authentication, summed so that anonymous clients cannot write to the log
+ * without bound: per (client address, method, result) and interval, the first is recorded at
+ * once and the others in one record with their count when the interval ends (or on close).
+ * At most `maxKeys` keys are kept apart; past that, refusals go to one bucket per method.
+ */
+export interface RefusalAudit {
+  add(call: ChamadaRegistrada): Promise<void>;
+  /** Writes the pending sums now. */
+  flush(): Promise<void>;
+  /** Stops the interval and writes what is pending; later refusals are recorded one by one. */
+  close(): Promise<void>;
+}
+
+interface PendingSum {
+  service: string;
+  method: string;
+  result: string;
+  clientIp: string;
+  count: number;
+  firstTime?: Timestamp;
+}
+
+export function createRefusalAudit(options: {
+  intervalMs: number;
+  maxKeys?: number;
+  record: (call: ChamadaRegistrada) => Promise<void>;
+  logger: Logger;
+}): RefusalAudit {
+  const maxKeys = options.maxKeys ?? 10_000;
+  let window = new Map<string, PendingSum>();
+  let closed = false;
+  const write = (call: ChamadaRegistrada) =>
+    options
+      .record(call)
+      .catch((error) => options.logger.error({ err: error, method: call.method }, "audit record lost"));
+  const flush = async () => {
+    const done = window;
+    window = new Map();
+    for (const sum of done.values()) {
+      if (sum.count === 0) continue;
+      const { firstTime, ...fields } = sum;
+      await write(create(ChamadaRegistradaSchema, { ...fields, time: timestampNow(), firstTime }));
+    }
+  };
+  const timer = setInterval(() => void flush(), options.intervalMs);
+  timer.unref();
+  return {
+    async add(call) {
+      if (closed) return write(call);
+      let key = `${call.clientIp}\n${call.method}\n${call.result}`;
+      if (!window.has(key) && window.size >= maxKeys) {
+        key = `\n${call.method}\n${call.result}`;
+        call.clientIp = "";
+      }
+      const sum = window.get(key);
+      if (sum) {
+        sum.count++;
+        sum.firstTime ??= call.time;
+        return;
+      }
+      const { service, method, result, clientIp } = call;
+      window.set(key, { service, method, result, clientIp, count: 0 });
+      await write(call);
+    },
+    flush,
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      await flush();
+    },
+  };
+}
+
+/** Placed right after authentication: marks the call as let in, so its refusals are its own. */
+export function createAdmittedMarker(): Interceptor {
+  return (next) => (req) => {
+    const info = req.contextValues.get(callInfoKey);
+    if (info) info.admitted = true;
+    return next(req);
+  };
+}
+
+/**
  * Records every call to a mutating RPC, allowed or not. A successful call that
  * wrote through the unit of work was recorded in its own transaction; any other
- * outcome is recorded here, in a transaction of its own.
+ * outcome is recorded here, in a transaction of its own, except refusals before
+ * authentication, which `refusals` sums.
  */
 export function createCallAuditInterceptor(
   service: string,
   record: (call: ChamadaRegistrada) => Promise<void>,
   logger: Logger,
+  refusals?: RefusalAudit,
 ): Interceptor {
   return (next) => async (req) => {
     if (!isMutating(req.method) || req.service.typeName.startsWith("grpc.")) return next(req);
@@ -131,11 +218,13 @@ export function createCallAuditInterceptor(
       target: targetOf(req.method.input, message),
       requestId,
       recorded: false,
+      admitted: false,
     };
     req.contextValues.set(callInfoKey, info);
     const write = async (result: Code | "OK") => {
       const call = callRecord(req.contextValues, result);
       if (!call) return;
+      if (refusals && !info.admitted && result !== "OK") return refusals.add(call);
       // An audit write that fails must not turn a done call into an error: log it loudly.
       await record(call).catch((error) =>
         logger.error({ err: error, method: info.method }, "audit record lost"),

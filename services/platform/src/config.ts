@@ -37,6 +37,10 @@ export const platformEnvSchema = z.object({
   MIGRATE_ON_START: z.stringbool().default(false),
   EVENTS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
   EVENTS_RETRY_DELAY_MS: z.coerce.number().int().min(1).default(1000),
+  /** Calls without a valid token allowed per client address and minute, per process (then ResourceExhausted). */
+  ANONYMOUS_CALLS_PER_MINUTE: z.coerce.number().int().min(1).default(300),
+  /** Refusals before authentication are audited summed over this interval (per address and RPC). */
+  AUDIT_REFUSALS_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
 });
 
 export type PlatformConfig = z.infer<typeof platformEnvSchema> & { service: string; port: number };

@@ -11,7 +11,7 @@ import { createValidateInterceptor } from "@connectrpc/validate";
 import type { ChamadaRegistrada } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
 import { DeadlockException, OptimisticLockError, UniqueConstraintViolationException } from "@mikro-orm/core";
 import { uuidv7 } from "uuidv7";
-import { createCallAuditInterceptor } from "./audit.ts";
+import { createAdmittedMarker, createCallAuditInterceptor, type RefusalAudit } from "./audit.ts";
 import {
   createAuthenticationInterceptor,
   createAuthorizationInterceptor,
@@ -21,6 +21,7 @@ import { peerAddressKey, principalKey, requestContextKey } from "./context.ts";
 import { DomainError, InvalidArgumentError, isUnavailableError } from "./errors.ts";
 import { createNulInterceptor } from "./input.ts";
 import type { Logger } from "./logging.ts";
+import { createAnonymousRateLimitInterceptor, createRateLimiter } from "./rate-limit.ts";
 
 const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -149,14 +150,26 @@ export function platformInterceptors(options: {
   verifyToken: TokenVerifier;
   service: string;
   recordCall: (call: ChamadaRegistrada) => Promise<void>;
+  /** Sums refusals before authentication (its owner flushes it on shutdown); without it each is recorded. */
+  refusals?: RefusalAudit;
+  /** ANONYMOUS_CALLS_PER_MINUTE; without it unauthenticated calls are not limited. */
+  anonymousCallsPerMinute?: number;
   /** Proxies in front of the service that append to x-forwarded-for (TRUSTED_PROXY_HOPS). */
   trustedProxyHops?: number;
 }): Interceptor[] {
   return [
     createRequestContextInterceptor({ trustedProxyHops: options.trustedProxyHops ?? 1 }),
     createLoggingInterceptor(options.logger),
-    createCallAuditInterceptor(options.service, options.recordCall, options.logger),
+    createCallAuditInterceptor(options.service, options.recordCall, options.logger, options.refusals),
+    ...(options.anonymousCallsPerMinute
+      ? [
+          createAnonymousRateLimitInterceptor(
+            createRateLimiter({ perMinute: options.anonymousCallsPerMinute }),
+          ),
+        ]
+      : []),
     createAuthenticationInterceptor(options.verifyToken),
+    createAdmittedMarker(),
     createAuthorizationInterceptor(),
     createNulInterceptor(),
     createValidateInterceptor(),

@@ -1,7 +1,11 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
+import {
+  type ChamadaRegistrada,
+  ChamadaRegistradaSchema,
+} from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
 import type { z } from "zod";
+import { createRefusalAudit } from "./audit.ts";
 import { createTokenVerifier, type TokenVerifier } from "./auth.ts";
 import type { EventBus, QueueTopology } from "./bus.ts";
 import { type Cache, createRedisCache } from "./cache.ts";
@@ -155,6 +159,22 @@ export async function runService<Env extends z.ZodObject, Deps>(
     await definition.onStart?.(context, deps);
 
     let health: HealthState | undefined;
+    const recordCall = async (call: ChamadaRegistrada) => {
+      await db.fork().transactional(async (em) => {
+        enqueueEvent(em, ChamadaRegistradaSchema, call, {
+          correlationId: call.correlationId,
+          actor: call.actor,
+        });
+      });
+      relay.wake();
+    };
+    const refusals = createRefusalAudit({
+      intervalMs: config.AUDIT_REFUSALS_INTERVAL_SECONDS * 1000,
+      record: recordCall,
+      logger,
+    });
+    // After the server stopped (no call left to refuse), before the database closes.
+    owned.unshift(() => refusals.close());
     const server: RunningServer = await startServer({
       host: config.HOST,
       port: config.port,
@@ -164,15 +184,9 @@ export async function runService<Env extends z.ZodObject, Deps>(
         verifyToken,
         service: definition.name,
         trustedProxyHops: config.TRUSTED_PROXY_HOPS,
-        async recordCall(call) {
-          await db.fork().transactional(async (em) => {
-            enqueueEvent(em, ChamadaRegistradaSchema, call, {
-              correlationId: call.correlationId,
-              actor: call.actor,
-            });
-          });
-          relay.wake();
-        },
+        recordCall,
+        refusals,
+        anonymousCallsPerMinute: config.ANONYMOUS_CALLS_PER_MINUTE,
       }),
       httpRoutes: definition.httpRoutes?.(context, deps) ?? {},
       routes(router) {

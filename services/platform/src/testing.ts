@@ -176,6 +176,8 @@ export async function startTestService<Env extends z.ZodObject, Deps>(
       LOG_LEVEL: "silent",
       EVENTS_MAX_ATTEMPTS: "3",
       EVENTS_RETRY_DELAY_MS: "50",
+      // Tests make many anonymous calls from 127.0.0.1; the limit's own tests set it lower.
+      ANONYMOUS_CALLS_PER_MINUTE: "100000",
       ...env,
     },
     ...(options.logger ? { logger: options.logger } : {}),

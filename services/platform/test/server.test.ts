@@ -260,8 +260,9 @@ describe("the platform's RPC chain", () => {
       .createWidget({ name: "x", requestId: invalid }, bearer(operador))
       .catch(() => undefined);
     const anonymous = randomUUID();
+    // Refusals before authentication are summed per address; the first from an address is its own record.
     await connect()
-      .createWidget({ name: "anonimo", requestId: anonymous })
+      .createWidget({ name: "anonimo", requestId: anonymous }, { headers: { "x-forwarded-for": "10.3.3.3" } })
       .catch(() => undefined);
     expect((await calls(denied)).map((c) => c.result)).toEqual(["PERMISSION_DENIED"]);
     expect((await calls(invalid)).map((c) => c.result)).toEqual(["INVALID_ARGUMENT"]);
