@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { SERVICE_PORTS, type ServiceName } from "./catalog.ts";
+import { DEFAULT_LIMITS } from "./server.ts";
 
 /** Settings every service reads from its environment. */
 export const platformEnvSchema = z.object({
@@ -37,6 +38,16 @@ export const platformEnvSchema = z.object({
   MIGRATE_ON_START: z.stringbool().default(false),
   EVENTS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
   EVENTS_RETRY_DELAY_MS: z.coerce.number().int().min(1).default(1000),
+  /** Slow clients: see ServerLimits in server.ts (headers must not exceed the request timeout). */
+  SERVER_HEADERS_TIMEOUT_MS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.headersTimeoutMs),
+  SERVER_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.requestTimeoutMs),
+  SERVER_IDLE_TIMEOUT_MS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.idleTimeoutMs),
+  SERVER_MAX_CONCURRENT_STREAMS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(DEFAULT_LIMITS.maxConcurrentStreams),
+  SERVER_MAX_CONNECTIONS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.maxConnections),
   /** Calls without a valid token allowed per client address and minute, per process (then ResourceExhausted). */
   ANONYMOUS_CALLS_PER_MINUTE: z.coerce.number().int().min(1).default(300),
   /** Refusals before authentication are audited summed over this interval (per address and RPC). */

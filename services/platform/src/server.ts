@@ -20,7 +20,30 @@ export interface ServerOptions {
   /** Plain HTTP endpoints by exact path (JWKS, webhooks), outside the RPC chain. */
   httpRoutes?: Record<string, HttpRoute>;
   logger: Logger;
+  /** Limits against slow or idle clients; each has a default (see DEFAULT_LIMITS). */
+  limits?: Partial<ServerLimits>;
 }
+
+export interface ServerLimits {
+  /** From a connection's first byte: the first request's headers (HTTP/1.1) or first stream (HTTP/2) must arrive within this. */
+  headersTimeoutMs: number;
+  /** A request must be received completely (body included, END_STREAM in HTTP/2) within this. */
+  requestTimeoutMs: number;
+  /** A connection with no request in flight (HTTP/2: no open stream), or a silent HTTP/1.1 socket, is closed after this. */
+  idleTimeoutMs: number;
+  /** Streams open at once on one HTTP/2 connection. */
+  maxConcurrentStreams: number;
+  /** Connections open at once; beyond it new ones are closed on accept. */
+  maxConnections: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  idleTimeoutMs: 60_000,
+  maxConcurrentStreams: 100,
+  maxConnections: 10_000,
+};
 
 export interface RunningServer {
   port: number;
@@ -31,17 +54,23 @@ export interface RunningServer {
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0");
 // Bounded bodies: nothing of ours sends more than a few MiB in one message.
 const READ_MAX_BYTES = 8 * 1024 * 1024;
-const SNIFF_TIMEOUT_MS = 10_000;
+/** After we end a connection, how long the peer may keep its side open. */
+const LINGER_MS = 2_000;
 
 /**
  * Routes a new connection by its first bytes: the HTTP/2 connection preface goes
  * to the HTTP/2 server, anything else to the HTTP/1.1 one. Node's cleartext
  * HTTP/2 server cannot fall back to HTTP/1.1 by itself (allowHTTP1 needs TLS).
  */
-function sniffProtocol(socket: net.Socket, onHttp2: () => void, onHttp1: () => void): void {
+function sniffProtocol(
+  socket: net.Socket,
+  timeoutMs: number,
+  onHttp2: () => void,
+  onHttp1: () => void,
+): void {
   let head = Buffer.alloc(0);
-  // A connection that never says anything does not get to hold a descriptor.
-  socket.setTimeout(SNIFF_TIMEOUT_MS, () => socket.destroy());
+  // A connection that never says enough to be routed does not get to hold a descriptor.
+  socket.setTimeout(timeoutMs, () => socket.destroy());
   const onReadable = () => {
     for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) {
       head = Buffer.concat([head, chunk]);
@@ -63,11 +92,19 @@ function sniffProtocol(socket: net.Socket, onHttp2: () => void, onHttp1: () => v
  * and HTTP/1.1 (curl, browsers, fetch) on the same listener.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const shutdown = new AbortController();
+  // RPCs whose client sends a stream: their request legitimately takes long.
+  const streamingRequests = new Set<string>();
   const handler = connectNodeAdapter({
     routes(router) {
       options.routes(router);
       refuseUndecodableRequests(router.handlers, READ_MAX_BYTES);
+      for (const { method, requestPath } of router.handlers) {
+        if (method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming") {
+          streamingRequests.add(requestPath);
+        }
+      }
     },
     interceptors: options.interceptors,
     shutdownSignal: shutdown.signal,
@@ -88,24 +125,42 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
     },
   });
-  const h2 = http2.createServer({}, handler);
-  const h1 = http.createServer({ keepAliveTimeout: 5_000 }, handler);
+  const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.maxConcurrentStreams } }, handler);
+  const h1 = http.createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.idleTimeoutMs,
+      // How often Node checks the two timeouts above (its default is 30 s).
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, limits.headersTimeoutMs / 4)),
+    },
+    handler,
+  );
+  h1.timeout = limits.idleTimeoutMs;
+  // Node tracks connections for headersTimeout and requestTimeout only once the
+  // server emits "listening"; this one never listens (the front server hands it sockets).
+  h1.emit("listening");
   const sessions = new Set<http2.Http2Session>();
   h2.on("session", (session) => {
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
+    guardSession(session, limits, (path) => streamingRequests.has(path));
   });
   const connections = new Set<net.Socket>();
   const front = net.createServer((socket) => {
     connections.add(socket);
     socket.on("close", () => connections.delete(socket));
     socket.on("error", () => socket.destroy());
+    // A closed HTTP/2 session only ends its side and waits for the peer's.
+    socket.once("finish", () => setTimeout(() => socket.destroy(), LINGER_MS).unref());
     sniffProtocol(
       socket,
+      limits.headersTimeoutMs,
       () => h2.emit("connection", socket),
       () => h1.emit("connection", socket),
     );
   });
+  front.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     front.once("error", reject);
     front.listen(options.port, options.host, () => {
@@ -132,4 +187,50 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * An HTTP/2 session must open its first stream within the headers timeout, and
+ * is closed (GOAWAY) once it has had no open stream for the idle timeout. A
+ * session with open streams is never cut for idleness: a health Watch may stay
+ * silent for hours.
+ */
+function guardSession(
+  session: http2.Http2Session,
+  limits: ServerLimits,
+  streamingRequest: (path: string) => boolean,
+): void {
+  let open = 0;
+  let timer = setTimeout(() => session.destroy(), limits.headersTimeoutMs);
+  timer.unref();
+  session.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
+    open++;
+    clearTimeout(timer);
+    guardStream(stream, limits, streamingRequest(headers[":path"] ?? ""));
+    stream.once("close", () => {
+      if (--open > 0 || session.destroyed) return;
+      timer = setTimeout(() => session.close(), limits.idleTimeoutMs);
+      timer.unref();
+    });
+  });
+  session.once("close", () => clearTimeout(timer));
+}
+
+/**
+ * A stream's request must be complete (the client's END_STREAM) within the
+ * request timeout; for RPCs where the client streams, it must rather not go
+ * silent for that long. Once the request is complete the response may take as
+ * long as it needs (server streams are long-lived).
+ */
+function guardStream(stream: http2.ServerHttp2Stream, limits: ServerLimits, streamingRequest: boolean): void {
+  const cancel = () => stream.close(http2.constants.NGHTTP2_CANCEL);
+  if (streamingRequest) {
+    stream.setTimeout(limits.requestTimeoutMs, cancel);
+    stream.once("end", () => stream.setTimeout(0));
+    return;
+  }
+  const timer = setTimeout(cancel, limits.requestTimeoutMs);
+  timer.unref();
+  stream.once("end", () => clearTimeout(timer));
+  stream.once("close", () => clearTimeout(timer));
 }

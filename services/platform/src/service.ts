@@ -179,6 +179,13 @@ export async function runService<Env extends z.ZodObject, Deps>(
       host: config.HOST,
       port: config.port,
       logger,
+      limits: {
+        headersTimeoutMs: config.SERVER_HEADERS_TIMEOUT_MS,
+        requestTimeoutMs: config.SERVER_REQUEST_TIMEOUT_MS,
+        idleTimeoutMs: config.SERVER_IDLE_TIMEOUT_MS,
+        maxConcurrentStreams: config.SERVER_MAX_CONCURRENT_STREAMS,
+        maxConnections: config.SERVER_MAX_CONNECTIONS,
+      },
       interceptors: platformInterceptors({
         logger,
         verifyToken,
