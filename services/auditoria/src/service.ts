@@ -10,6 +10,11 @@ import { loadContractRegistry } from "./store/registry.ts";
 const env = z.object({
   /** The queue bound to every event (`#`). */
   AUDITORIA_QUEUE: z.string().min(1).default("auditoria.queue"),
+  /**
+   * Messages in flight at once. Appends take the chain head's lock one after the other, so more
+   * only hold bodies (up to megabytes each) and database connections, waiting for it.
+   */
+  AUDITORIA_PREFETCH: z.coerce.number().int().min(1).max(64).default(4),
 });
 
 export const service: ServiceDefinition<typeof env, Registry> = {
@@ -22,5 +27,7 @@ export const service: ServiceDefinition<typeof env, Registry> = {
   grants: { audit_record: ["SELECT", "INSERT"] },
   prepare: () => loadContractRegistry(),
   routes: (router, context) => routes(router, context),
-  consumers: ({ config }, registry) => [auditConsumer(config.AUDITORIA_QUEUE, registry)],
+  consumers: ({ config }, registry) => [
+    auditConsumer(config.AUDITORIA_QUEUE, registry, config.AUDITORIA_PREFETCH),
+  ],
 };

@@ -25,6 +25,8 @@ export interface ConsumerDefinition {
   /** Bind `#` and hand events with no typed handler to `fallback` (auditoria). */
   bindAll?: boolean;
   fallback?: (em: EntityManager, message: IncomingMessage) => Promise<void>;
+  /** Deliveries in flight at once (the bus's default otherwise): each holds its body and a connection. */
+  prefetch?: number;
 }
 
 /**

@@ -154,6 +154,7 @@ export async function runService<Env extends z.ZodObject, Deps>(
         handler: inboxHandler(db, consumer, logger),
         maxAttempts: config.EVENTS_MAX_ATTEMPTS,
         retryDelayMs: config.EVENTS_RETRY_DELAY_MS,
+        ...(consumer.prefetch ? { prefetch: consumer.prefetch } : {}),
       });
     }
     await definition.onStart?.(context, deps);
