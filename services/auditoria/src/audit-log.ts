@@ -1,6 +1,7 @@
 // Appending to, reading and verifying the audit log.
 import { create, fromBinary, type Registry, toJsonString } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
 import {
   type AuditRecord,
   AuditRecordSchema,
@@ -17,8 +18,6 @@ import {
   verifyChain,
 } from "./domain/chain.ts";
 import { AuditRecordRow } from "./store/entities.ts";
-
-type Row = InstanceType<typeof AuditRecordRow.class>;
 
 const STORED_TEXT_MAX = 256;
 
@@ -106,20 +105,84 @@ export async function append(
   ]);
 }
 
-export function toMessage(row: Row): AuditRecord {
+export function toMessage(record: StoredRecord): AuditRecord {
   return create(AuditRecordSchema, {
-    seq: BigInt(row.seq),
-    kind: row.kind === "CALL" ? RecordKind.CALL : RecordKind.EVENT,
-    type: row.type,
-    messageId: row.messageId,
-    subject: row.subject,
-    actor: row.actor,
-    occurredTime: timestampFromDate(new Date(row.occurredAt)),
-    recordedTime: timestampFromDate(new Date(row.recordedAt)),
-    payloadJson: row.payloadJson,
-    previousHash: row.previousHash,
-    hash: row.hash,
+    seq: BigInt(record.seq),
+    kind: record.kind === "CALL" ? RecordKind.CALL : RecordKind.EVENT,
+    type: record.type,
+    messageId: record.messageId,
+    subject: record.subject,
+    actor: record.actor,
+    occurredTime: timestampFromDate(new Date(record.occurredAt)),
+    recordedTime: timestampFromDate(new Date(record.recordedAt)),
+    payloadJson: record.payloadJson,
+    previousHash: record.previousHash,
+    hash: record.hash,
   });
+}
+
+/**
+ * Text held at once by a page or a verification batch, at most (a single record may be larger):
+ * records are counted in rows by the callers, but a row can carry a payload of megabytes.
+ */
+const BATCH_BYTES = 4 * 1024 * 1024;
+const VERIFY_BATCH_ROWS = 1_000;
+const MAX_SEQ = 2n ** 63n - 1n;
+
+interface RecordRow {
+  seq: string;
+  kind: "EVENT" | "CALL";
+  type: string;
+  message_id: string;
+  subject: string;
+  actor: string;
+  occurred_at: string;
+  recorded_at: string;
+  payload_json: string;
+  previous_hash: string;
+  hash: string;
+  next_seq: string | null;
+}
+
+/**
+ * Records matching `conditions`, in seq order: at most `limit` of them, and no more than fit in
+ * BATCH_BYTES (but at least one). Raw rows: nothing is kept in an identity map. `more` says
+ * whether matching records follow.
+ */
+async function readRecords(
+  em: EntityManager,
+  conditions: readonly string[],
+  params: readonly unknown[],
+  limit: number,
+): Promise<{ records: StoredRecord[]; more: boolean }> {
+  const where = conditions.length > 0 ? `where ${conditions.join(" and ")}` : "";
+  const rows = await em.execute<RecordRow[]>(
+    `select r.seq::text as seq, r.kind, r.type, r.message_id, r.subject, r.actor, r.occurred_at,
+       r.recorded_at, r.payload_json, r.previous_hash, r.hash, b.next_seq::text as next_seq
+     from (select seq, row_number() over w as n, lead(seq) over w as next_seq,
+             sum(octet_length(payload_json) + octet_length(subject) + octet_length(type)) over w as upto
+           from audit_record ${where} window w as (order by seq) order by seq limit ?) b
+     join audit_record r using (seq)
+     where b.n = 1 or b.upto <= ?
+     order by r.seq`,
+    [...params, limit, BATCH_BYTES],
+  );
+  const records = rows.map(
+    (row): StoredRecord => ({
+      seq: row.seq,
+      kind: row.kind,
+      type: row.type,
+      messageId: row.message_id,
+      subject: row.subject,
+      actor: row.actor,
+      occurredAt: row.occurred_at,
+      recordedAt: row.recorded_at,
+      payloadJson: row.payload_json,
+      previousHash: row.previous_hash,
+      hash: row.hash,
+    }),
+  );
+  return { records, more: rows.length > 0 && rows.at(-1)?.next_seq != null };
 }
 
 export async function list(
@@ -134,28 +197,36 @@ export async function list(
     to?: Date;
   },
 ): Promise<{ records: AuditRecord[]; nextPageToken: string }> {
-  const pageSize = input.pageSize || 100;
-  if (input.pageToken && !/^[0-9]{1,19}$/.test(input.pageToken)) {
-    throw new InvalidArgumentError([{ field: "page_token", message: "invalid page token" }]);
+  const conditions: string[] = [];
+  const params: unknown[] = [];
+  if (input.pageToken) {
+    if (!/^[0-9]{1,19}$/.test(input.pageToken) || BigInt(input.pageToken) > MAX_SEQ) {
+      throw new InvalidArgumentError([{ field: "page_token", message: "invalid page token" }]);
+    }
+    conditions.push("seq > ?");
+    params.push(input.pageToken);
   }
-  const where: Record<string, unknown> = {};
-  if (input.pageToken) where.seq = { $gt: input.pageToken };
-  if (input.subject) where.subject = input.subject;
-  if (input.actor) where.actor = input.actor;
-  if (input.type) where.type = input.type;
-  const occurred: Record<string, string> = {};
-  if (input.from) occurred.$gte = input.from.toISOString();
-  if (input.to) occurred.$lt = input.to.toISOString();
-  if (Object.keys(occurred).length > 0) where.occurredAt = occurred;
-  const rows = await em.find(AuditRecordRow, where, { orderBy: { seq: "asc" }, limit: pageSize + 1 });
-  const page = rows.slice(0, pageSize);
-  return {
-    records: page.map(toMessage),
-    nextPageToken: rows.length > pageSize ? String(page.at(-1)?.seq ?? "") : "",
-  };
+  for (const [column, value] of [
+    ["subject", input.subject],
+    ["actor", input.actor],
+    ["type", input.type],
+  ] as const) {
+    if (!value) continue;
+    conditions.push(`${column} = ?`);
+    params.push(value);
+  }
+  if (input.from) {
+    conditions.push("occurred_at >= ?");
+    params.push(input.from.toISOString());
+  }
+  if (input.to) {
+    conditions.push("occurred_at < ?");
+    params.push(input.to.toISOString());
+  }
+  // A page may hold fewer than page_size records when they are large; the token goes on.
+  const { records, more } = await readRecords(em, conditions, params, input.pageSize || 100);
+  return { records: records.map(toMessage), nextPageToken: more ? (records.at(-1)?.seq ?? "") : "" };
 }
-
-const VERIFY_BATCH = 2_000;
 
 /**
  * Recomputes the chain between two seqs, in batches. The range ends at the head as it was
@@ -166,6 +237,7 @@ export async function verify(
   em: EntityManager,
   fromSeq: bigint,
   toSeq: bigint | undefined,
+  signal?: AbortSignal,
 ): Promise<Verification> {
   const first = fromSeq > 1n ? fromSeq : 1n;
   if (toSeq !== undefined && toSeq < first) {
@@ -180,20 +252,23 @@ export async function verify(
   const last = toSeq !== undefined && toSeq < headSeq ? toSeq : headSeq;
   let previousHash = "";
   if (first > 1n) {
-    const before = await em.findOne(AuditRecordRow, { seq: String(first - 1n) });
+    const [before] = await em.execute<{ hash: string }[]>("select hash from audit_record where seq = ?", [
+      String(first - 1n),
+    ]);
     previousHash = before?.hash ?? "";
   }
   let cursor = first;
   let checked = 0;
   while (cursor <= last) {
-    const rows = await em.find(
-      AuditRecordRow,
-      { seq: { $gte: String(cursor), $lte: String(last) } },
-      { orderBy: { seq: "asc" }, limit: VERIFY_BATCH },
+    // A long verification stops when its caller has gone.
+    if (signal?.aborted) throw new ConnectError("verification cancelled", Code.Canceled);
+    const { records } = await readRecords(
+      em,
+      ["seq >= ?", "seq <= ?"],
+      [String(cursor), String(last)],
+      VERIFY_BATCH_ROWS,
     );
-    em.clear();
-    if (rows.length === 0) break;
-    const records: StoredRecord[] = rows.map((row) => ({ ...row, seq: String(row.seq) }));
+    if (records.length === 0) break;
     const result = verifyChain(previousHash, records);
     checked += result.checked;
     if (result.firstBroken) return { ...result, checked };

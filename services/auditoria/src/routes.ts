@@ -3,18 +3,30 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { AuditoriaService } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_service_pb.js";
 import type { ServiceContext } from "@consorcio/platform";
 import * as auditLog from "./audit-log.ts";
+import { concurrencyLimit } from "./limit.ts";
+
+/** Reads of the log running at once; each holds up to a batch of records (audit-log.ts). */
+const READS_AT_ONCE = 2;
 
 export function routes(router: ConnectRouter, { db }: ServiceContext): void {
+  const reads = concurrencyLimit(READS_AT_ONCE);
   router.service(AuditoriaService, {
-    async listAuditRecords(req) {
-      return auditLog.list(db.fork(), {
-        ...req,
-        ...(req.fromTime ? { from: timestampDate(req.fromTime) } : {}),
-        ...(req.toTime ? { to: timestampDate(req.toTime) } : {}),
-      });
+    async listAuditRecords(req, { signal }) {
+      return reads(
+        () =>
+          auditLog.list(db.fork(), {
+            ...req,
+            ...(req.fromTime ? { from: timestampDate(req.fromTime) } : {}),
+            ...(req.toTime ? { to: timestampDate(req.toTime) } : {}),
+          }),
+        signal,
+      );
     },
-    async verifyChain(req) {
-      const result = await auditLog.verify(db.fork(), req.fromSeq, req.toSeq > 0n ? req.toSeq : undefined);
+    async verifyChain(req, { signal }) {
+      const result = await reads(
+        () => auditLog.verify(db.fork(), req.fromSeq, req.toSeq > 0n ? req.toSeq : undefined, signal),
+        signal,
+      );
       return {
         intact: result.firstBroken === undefined,
         checked: BigInt(result.checked),

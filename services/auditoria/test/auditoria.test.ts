@@ -1,4 +1,6 @@
-import { randomUUID } from "node:crypto";
+import { execFile } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { promisify } from "node:util";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -244,6 +246,70 @@ describe("the audit log", () => {
     );
     expect(verified.intact).toBe(false);
     expect(verified.firstBrokenSeq).toBe(last - 1n);
+  });
+
+  test("large records come in pages and verification batches bounded by size, not only by count", async () => {
+    // Kept verbatim as base64: about 2.7 MB of payload each, so two do not fit in one page.
+    const type = `consorcio.teste.v1.Grande${randomUUID().slice(0, 8)}`;
+    const large = Array.from(
+      { length: 3 },
+      (): OutgoingMessage => ({
+        id: randomUUID(),
+        type,
+        routingKey: type,
+        body: randomBytes(2 * 1024 * 1024),
+        headers: { actor: "teste" },
+        timestamp: new Date(),
+      }),
+    );
+    const bus = await connectRabbitMqBus({
+      url: testServers.amqpUrl,
+      logger: createLogger({ service: "t", level: "silent" }),
+    });
+    try {
+      await bus.publish(large);
+    } finally {
+      await bus.close();
+    }
+    const client = auditClient();
+    await eventually(
+      async () =>
+        (await client.listAuditRecords({ type, pageSize: 1 }, bearer(auditorToken))).nextPageToken !== "" ||
+        undefined,
+    );
+    const pages: number[] = [];
+    const ids: string[] = [];
+    let pageToken = "";
+    do {
+      const page = await client.listAuditRecords({ type, pageSize: 100, pageToken }, bearer(auditorToken));
+      pages.push(page.records.length);
+      ids.push(...page.records.map((r) => r.messageId));
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    expect(pages).toEqual([1, 1, 1]);
+    expect(ids.sort()).toEqual(large.map((m) => m.id).sort());
+    const [first] = await auditoriaDb.query<{ seq: string }>(
+      "select min(seq)::text as seq from audit_record where type = $1",
+      [type],
+    );
+    const verified = await client.verifyChain({ fromSeq: BigInt(first?.seq ?? 0) }, bearer(auditorToken));
+    expect(verified.intact).toBe(true);
+    expect(verified.checked).toBeGreaterThanOrEqual(3n);
+  });
+
+  test("the consumer takes few messages at a time (AUDITORIA_PREFETCH)", async () => {
+    const listing = await promisify(execFile)("rabbitmqctl", [
+      "list_consumers",
+      "-q",
+      "--no-table-headers",
+      "queue_name",
+      "prefetch_count",
+    ]);
+    const ours = listing.stdout
+      .split("\n")
+      .map((line) => line.trim().split(/\s+/))
+      .filter(([name]) => name === queue);
+    expect(ours).toEqual([[queue, "4"]]);
   });
 
   test("the service's own database connection cannot update or delete records", async () => {
