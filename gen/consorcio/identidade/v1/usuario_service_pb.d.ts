@@ -40,7 +40,7 @@ export declare type CreateUsuarioRequest = Message<"consorcio.identidade.v1.Crea
   password: string;
 
   /**
-   * Required for CONSORCIADO accounts.
+   * Required for CONSORCIADO accounts (empty for others).
    *
    * @generated from field: string consorciado_id = 5;
    */
