@@ -91,6 +91,29 @@ class PlatformTables extends Migration {
 /** Every service's first migration: the outbox, inbox and idempotency tables. */
 export const platformMigration: MigrationEntry = { name: "0000_platform", class: PlatformTables };
 
+class PlatformJobRuns extends Migration {
+  override async up(): Promise<void> {
+    // One row per run; a scheduled slot is claimed by its unique (job, scheduled_for).
+    this.addSql(`create table platform_job_run (
+      id uuid primary key,
+      job text not null,
+      scheduled_for timestamptz not null,
+      manual boolean not null default false,
+      started_at timestamptz not null default now(),
+      finished_at timestamptz null,
+      outcome text not null check (outcome in ('running', 'succeeded', 'failed')),
+      error text null,
+      duration_ms integer null)`);
+    this.addSql(
+      "create unique index platform_job_run_slot on platform_job_run (job, scheduled_for) where not manual",
+    );
+    this.addSql("create index platform_job_run_latest on platform_job_run (job, started_at desc)");
+  }
+}
+
+/** Every service's second migration: the record of scheduled job runs. */
+export const platformJobsMigration: MigrationEntry = { name: "0000_platform_jobs", class: PlatformJobRuns };
+
 export interface DatabaseOptions {
   url: string;
   entities: readonly unknown[];
@@ -127,7 +150,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     entities: [...platformEntities, ...(options.entities as typeof platformEntities)],
     extensions: [Migrator],
     migrations: {
-      migrationsList: [platformMigration, ...options.migrations],
+      migrationsList: [platformMigration, platformJobsMigration, ...options.migrations],
       transactional: true,
       allOrNothing: true,
       snapshot: false,

@@ -1,6 +1,6 @@
 // Bad input is the caller's fault: it gets InvalidArgument before anything of ours runs,
-// never an Internal from deep down (PostgreSQL refuses NUL in text; connect reports an
-// undecodable body as Internal).
+// never an Internal from deep down (PostgreSQL refuses NUL in text and dates out of range;
+// connect reports an undecodable body as Internal).
 import { type DescMessage, fromBinary, ScalarType } from "@bufbuild/protobuf";
 import { buildPath, type PathBuilder, type ReflectMessage, reflect } from "@bufbuild/protobuf/reflect";
 import { base64Decode } from "@bufbuild/protobuf/wire";
@@ -24,13 +24,30 @@ import { parseContentType as parseGrpcWebContentType } from "@connectrpc/connect
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 
 const NUL_RULE = "string.no_nul";
+const TIMESTAMP_RULE = "timestamp.valid";
 type MapKey = Parameters<PathBuilder["map"]>[0];
 
-/** Paths of the string fields (at any depth, in lists and maps, keys too) holding U+0000. */
-function nulViolations(message: ReflectMessage, path: PathBuilder, found: Violation[]): void {
+// What google.protobuf.Timestamp allows: 0001-01-01 to 9999-12-31. JSON parsing enforces
+// it, binary parsing does not, and a Date beyond it is invalid.
+const MIN_SECONDS = -62_135_596_800n;
+const MAX_SECONDS = 253_402_300_799n;
+
+/**
+ * Strings holding U+0000 (at any depth, in lists and maps, keys too) and Timestamps out of
+ * their range, each with its path.
+ */
+function inputViolations(message: ReflectMessage, path: PathBuilder, found: Violation[]): void {
   const violate = (at: PathBuilder, forKey = false) =>
     found.push(new Violation("must not contain the NUL character", NUL_RULE, at.toPath(), [], forKey));
   const hasNul = (value: unknown) => typeof value === "string" && value.includes("\0");
+  if (message.desc.typeName === "google.protobuf.Timestamp") {
+    const { seconds, nanos } = message.message as unknown as { seconds: bigint; nanos: number };
+    if (seconds < MIN_SECONDS || seconds > MAX_SECONDS || nanos < 0 || nanos > 999_999_999)
+      found.push(
+        new Violation("must be a time from year 1 to 9999", TIMESTAMP_RULE, path.toPath(), [], false),
+      );
+    return;
+  }
   for (const field of message.fields) {
     if (!message.isSet(field)) continue;
     const at = path.clone().field(field);
@@ -39,13 +56,13 @@ function nulViolations(message: ReflectMessage, path: PathBuilder, found: Violat
         if (field.scalar === ScalarType.STRING && hasNul(message.get(field))) violate(at);
         break;
       case "message":
-        nulViolations(message.get(field), at, found);
+        inputViolations(message.get(field), at, found);
         break;
       case "list": {
         let index = 0;
         for (const item of message.get(field)) {
           if (field.listKind === "message")
-            nulViolations(item as ReflectMessage, at.clone().list(index), found);
+            inputViolations(item as ReflectMessage, at.clone().list(index), found);
           else if (hasNul(item)) violate(at.clone().list(index));
           index++;
         }
@@ -55,7 +72,7 @@ function nulViolations(message: ReflectMessage, path: PathBuilder, found: Violat
         for (const [key, value] of message.get(field)) {
           if (hasNul(key)) violate(at.clone().map(key as MapKey), true);
           if (field.mapKind === "message")
-            nulViolations(value as ReflectMessage, at.clone().map(key as MapKey), found);
+            inputViolations(value as ReflectMessage, at.clone().map(key as MapKey), found);
           else if (hasNul(value)) violate(at.clone().map(key as MapKey));
         }
         break;
@@ -63,15 +80,15 @@ function nulViolations(message: ReflectMessage, path: PathBuilder, found: Violat
   }
 }
 
-/** One violation per string of the message (at any depth) that holds U+0000. */
-export function findNulCharacters(schema: DescMessage, message: unknown): Violation[] {
+/** One violation per string of the message (at any depth) holding U+0000 and per invalid Timestamp. */
+export function findInvalidInput(schema: DescMessage, message: unknown): Violation[] {
   const found: Violation[] = [];
-  nulViolations(reflect(schema, message as never), buildPath(schema), found);
+  inputViolations(reflect(schema, message as never), buildPath(schema), found);
   return found;
 }
 
-function refuseNul(schema: DescMessage, message: unknown): void {
-  const found = findNulCharacters(schema, message);
+function refuseInvalid(schema: DescMessage, message: unknown): void {
+  const found = findInvalidInput(schema, message);
   if (found.length === 0) return;
   const [value, desc] = violationsToProto(found);
   const error = new ValidationError(found);
@@ -79,20 +96,21 @@ function refuseNul(schema: DescMessage, message: unknown): void {
 }
 
 /**
- * Refuses any request whose strings contain U+0000, with a field violation per
- * string. Runs after authorization, so anonymous callers learn nothing of the contract.
+ * Refuses any request whose strings contain U+0000 or whose Timestamps are out of range,
+ * with a field violation for each. Runs after authorization, so anonymous callers learn
+ * nothing of the contract.
  */
-export function createNulInterceptor(): Interceptor {
+export function createInputInterceptor(): Interceptor {
   return (next) => async (req) => {
     const schema = req.method.input;
     if (!req.stream) {
-      refuseNul(schema, req.message);
+      refuseInvalid(schema, req.message);
       return next(req);
     }
     const source = req.message;
     async function* checked() {
       for await (const message of source) {
-        refuseNul(schema, message);
+        refuseInvalid(schema, message);
         yield message;
       }
     }

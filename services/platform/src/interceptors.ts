@@ -19,7 +19,7 @@ import {
 } from "./auth.ts";
 import { peerAddressKey, principalKey, requestContextKey } from "./context.ts";
 import { DomainError, InvalidArgumentError, isUnavailableError } from "./errors.ts";
-import { createNulInterceptor } from "./input.ts";
+import { createInputInterceptor } from "./input.ts";
 import type { Logger } from "./logging.ts";
 import { createAnonymousRateLimitInterceptor, createRateLimiter } from "./rate-limit.ts";
 
@@ -171,7 +171,7 @@ export function platformInterceptors(options: {
     createAuthenticationInterceptor(options.verifyToken),
     createAdmittedMarker(),
     createAuthorizationInterceptor(),
-    createNulInterceptor(),
+    createInputInterceptor(),
     createValidateInterceptor(),
     createErrorMappingInterceptor(options.logger),
   ];

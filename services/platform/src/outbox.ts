@@ -67,8 +67,6 @@ export interface OutboxRelayOptions {
   pollMs?: number;
   /** Back-off cap after broker failures. */
   maxBackoffMs?: number;
-  /** Published rows older than this are deleted. */
-  retentionHours?: number;
 }
 
 /**
@@ -82,11 +80,9 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const batchSize = options.batchSize ?? 200;
   const pollMs = options.pollMs ?? 1_000;
   const maxBackoffMs = options.maxBackoffMs ?? 10_000;
-  const retentionMs = (options.retentionHours ?? 24 * 7) * 3_600_000;
   let stopped = false;
   let failures = 0;
   let wakeUp: (() => void) | undefined;
-  let lastCleanup = 0;
 
   /** Publishes one batch; a broker failure is recorded on the rows (committed) and rethrown after. */
   const publishBatch = async (): Promise<number> => {
@@ -142,21 +138,6 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   };
 
-  const cleanup = async (): Promise<void> => {
-    if (Date.now() - lastCleanup < 3_600_000) return;
-    lastCleanup = Date.now();
-    const em = db.fork();
-    await em.execute(
-      "delete from platform_outbox where published_at < now() - (? * interval '1 millisecond')",
-      [retentionMs],
-    );
-    // Retries come within minutes; a week of replayable responses is plenty.
-    await em.execute(
-      "delete from platform_idempotency where created_at < now() - (? * interval '1 millisecond')",
-      [retentionMs],
-    );
-  };
-
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
@@ -175,7 +156,6 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       try {
         // Broker down: rows stay as they are (no attempt counted) until it is back.
         if (bus.healthy()) await drain();
-        await cleanup();
         failures = 0;
       } catch (error) {
         failures++;

@@ -11,11 +11,13 @@ import type { EventBus, QueueTopology } from "./bus.ts";
 import { type Cache, createRedisCache } from "./cache.ts";
 import { createServiceClients, type ServiceClients, serviceAccountId } from "./clients.ts";
 import type { ServiceName } from "./catalog.ts";
+import { type Clock, systemClock } from "./clock.ts";
 import { ConfigError, loadConfig, type PlatformConfig, requireNode24 } from "./config.ts";
 import { type ConsumerDefinition, consumerBindings, inboxHandler } from "./consumer.ts";
 import { type Database, type MigrationEntry, migrateDatabase, openDatabase, type TableGrants } from "./db.ts";
 import { type HealthState, registerHealth } from "./health.ts";
 import { platformInterceptors } from "./interceptors.ts";
+import { type JobDefinition, type JobRunResult, platformJobs, startJobScheduler } from "./jobs.ts";
 import { createLogger, type Logger } from "./logging.ts";
 import { enqueueEvent, type OutboxRelay, startOutboxRelay } from "./outbox.ts";
 import { connectRabbitMqBus } from "./rabbitmq-bus.ts";
@@ -38,6 +40,8 @@ export interface ServiceContext<Config extends PlatformConfig = PlatformConfig> 
   /** Disabled subjects whose earlier access tokens every service refuses. */
   revocations: Revocations;
   verifyToken: TokenVerifier;
+  /** The time business decisions use; tests move it. */
+  clock: Clock;
 }
 
 /** A service, described once; the platform runs it standalone or embedded. */
@@ -62,6 +66,8 @@ export interface ServiceDefinition<Env extends z.ZodObject = z.ZodObject, Deps =
     deps: Deps,
   ): readonly ConsumerDefinition[];
   httpRoutes?(context: ServiceContext<PlatformConfig & z.infer<Env>>, deps: Deps): Record<string, HttpRoute>;
+  /** Scheduled work; each slot runs once across the replicas (see jobs.ts). */
+  jobs?(context: ServiceContext<PlatformConfig & z.infer<Env>>, deps: Deps): readonly JobDefinition[];
   /** The verifier of this service's own tokens (identidade); others use the JWKS. */
   tokenVerifier?(deps: Deps): TokenVerifier;
   /** Runs before serving (bootstrap data). */
@@ -76,6 +82,8 @@ export interface RunOptions {
   bus?: EventBus;
   cache?: Cache;
   logger?: Logger;
+  /** The system clock unless a test gives its own. */
+  clock?: Clock;
 }
 
 export interface RunningService {
@@ -83,6 +91,8 @@ export interface RunningService {
   port: number;
   url: string;
   health: HealthState;
+  /** Runs a scheduled job now (operators, tests), recorded like a scheduled run. */
+  runJob(name: string): Promise<JobRunResult>;
   stop(): Promise<void>;
 }
 
@@ -131,7 +141,19 @@ export async function runService<Env extends z.ZodObject, Deps>(
       defaultTimeoutMs: config.SERVICE_CALL_TIMEOUT_MS,
       logger,
     });
-    const base = { config, logger, db, bus, cache, relay, tx: createTransactions(db, relay), revocations, clients };
+    const clock = options.clock ?? systemClock;
+    const base = {
+      config,
+      logger,
+      db,
+      bus,
+      cache,
+      relay,
+      tx: createTransactions(db, relay),
+      revocations,
+      clients,
+      clock,
+    };
     const deps = (await definition.prepare?.(base)) as Deps;
     if (definition.onStop) owned.unshift(() => definition.onStop?.(deps) ?? Promise.resolve());
     const verifyToken = refusingRevoked(
@@ -158,6 +180,14 @@ export async function runService<Env extends z.ZodObject, Deps>(
       });
     }
     await definition.onStart?.(context, deps);
+    const jobs = startJobScheduler({
+      db,
+      clock,
+      logger,
+      jobs: [...platformJobs({ db, clock }), ...(definition.jobs?.(context, deps) ?? [])],
+    });
+    // Before what the jobs use (the service's deps, the relay, the database) is released.
+    owned.unshift(() => jobs.stop());
 
     let health: HealthState | undefined;
     const recordCall = async (call: ChamadaRegistrada) => {
@@ -217,6 +247,7 @@ export async function runService<Env extends z.ZodObject, Deps>(
       port: server.port,
       url: `http://127.0.0.1:${server.port}`,
       health: healthState,
+      runJob: (name) => jobs.runJob(name),
       stop() {
         stopping ??= (async () => {
           healthState.shutDown();

@@ -10,6 +10,7 @@ import { exportJWK, generateKeyPair, type JSONWebKeySet, SignJWT } from "jose";
 import pg from "pg";
 import type { z } from "zod";
 import { roleName } from "./auth.ts";
+import type { Clock } from "./clock.ts";
 import type { Logger } from "./logging.ts";
 import { type RunningService, runService, type ServiceDefinition } from "./service.ts";
 
@@ -161,7 +162,7 @@ export interface TestService {
 export async function startTestService<Env extends z.ZodObject, Deps>(
   definition: ServiceDefinition<Env, Deps>,
   env: Record<string, string> = {},
-  options: { db?: TestDatabase; logger?: Logger } = {},
+  options: { db?: TestDatabase; logger?: Logger; clock?: Clock } = {},
 ): Promise<TestService> {
   const db = options.db ?? (await createTestDatabase(definition.name));
   const service = await runService(definition, {
@@ -181,6 +182,7 @@ export async function startTestService<Env extends z.ZodObject, Deps>(
       ...env,
     },
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   return {
     service,

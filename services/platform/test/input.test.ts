@@ -4,13 +4,13 @@ import { gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { pathToString } from "@bufbuild/protobuf/reflect";
 import { base64Encode } from "@bufbuild/protobuf/wire";
-import { StructSchema } from "@bufbuild/protobuf/wkt";
+import { StructSchema, TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { HealthCheckRequestSchema } from "@consorcio/gen/grpc/health/v1/health_pb.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { findNulCharacters } from "../src/input.ts";
+import { findInvalidInput } from "../src/input.ts";
 import { PingRequestSchema, WidgetService } from "./gen/consorcio/platformtest/v1/widget_service_pb.js";
 import { frame, type RawRequest, rawClient } from "./raw-rpc.ts";
 import { startWidgetHarness, type WidgetHarness } from "./support.ts";
@@ -20,7 +20,7 @@ const GARBAGE = new Uint8Array([0x0f, 0xff, 0xff]);
 const PING = "/consorcio.platformtest.v1.WidgetService/Ping";
 const WATCH = "/grpc.health.v1.Health/Watch";
 
-describe("NUL characters", () => {
+describe("strings with NUL and invalid Timestamps", () => {
   test("are found in nested messages, lists and map keys, each with its path", () => {
     const struct = create(StructSchema, {
       fields: {
@@ -39,12 +39,22 @@ describe("NUL characters", () => {
         limpo: { kind: { case: "stringValue", value: "sem nada" } },
       },
     });
-    const found = findNulCharacters(StructSchema, struct);
+    const found = findInvalidInput(StructSchema, struct);
     expect(found.map((v) => [pathToString(v.field), v.forKey, v.ruleId])).toEqual([
       ['fields["chave\0"]', true, "string.no_nul"],
       ['fields["lista"].list_value.values[1].string_value', false, "string.no_nul"],
     ]);
-    expect(findNulCharacters(StructSchema, create(StructSchema, { fields: { a: {} } }))).toEqual([]);
+    expect(findInvalidInput(StructSchema, create(StructSchema, { fields: { a: {} } }))).toEqual([]);
+  });
+
+  test("Timestamps out of their range are found too (binary parsing lets them through)", () => {
+    const at = (seconds: bigint, nanos = 0) =>
+      findInvalidInput(TimestampSchema, create(TimestampSchema, { seconds, nanos })).map((v) => v.ruleId);
+    expect(at(-3_431_182_341_719_945_072n)).toEqual(["timestamp.valid"]);
+    expect(at(253_402_300_800n)).toEqual(["timestamp.valid"]);
+    expect(at(0n, -1)).toEqual(["timestamp.valid"]);
+    expect(at(253_402_300_799n, 999_999_999)).toEqual([]);
+    expect(at(-62_135_596_800n)).toEqual([]);
   });
 });
 

@@ -2,7 +2,7 @@
 // does with bytes no generated client would send. Each answer is reduced to its status code.
 import http2 from "node:http2";
 import { Code } from "@connectrpc/connect";
-import { codeFromHttpStatus, codeFromString } from "@connectrpc/connect/protocol-connect";
+import { codeFromString } from "@connectrpc/connect/protocol-connect";
 
 export type Protocol = "connect" | "connect-get" | "connect-stream" | "grpc" | "grpc-web";
 
@@ -18,8 +18,8 @@ export interface RawRequest {
 }
 
 export interface RawAnswer {
-  /** The RPC status; "ok" when the call succeeded. */
-  code: Code | "ok";
+  /** The RPC status; "ok" when the call succeeded; undefined when the answer is HTTP only (404, 415…). */
+  code: Code | "ok" | undefined;
   httpStatus: number;
   message: string;
 }
@@ -56,11 +56,13 @@ function grpcCode(value: string | undefined): Code | "ok" | undefined {
   return n === 0 ? "ok" : (n as Code);
 }
 
+type HeaderMap = Record<string, string | string[] | undefined>;
+
 function decode(
   request: RawRequest,
   httpStatus: number,
-  headers: http2.IncomingHttpHeaders,
-  trailers: http2.IncomingHttpHeaders,
+  headers: HeaderMap,
+  trailers: HeaderMap,
   body: Buffer,
 ): RawAnswer {
   const text = (value: unknown) => (typeof value === "string" ? decodeURIComponent(value) : "");
@@ -71,9 +73,9 @@ function decode(
       const code = json.code ? codeFromString(json.code) : undefined;
       if (code !== undefined) return { code, httpStatus, message: json.message ?? "" };
     } catch {}
-    return { code: codeFromHttpStatus(httpStatus), httpStatus, message: body.toString("utf8").slice(0, 200) };
+    return { code: undefined, httpStatus, message: body.toString("utf8").slice(0, 200) };
   }
-  if (httpStatus !== 200) return { code: codeFromHttpStatus(httpStatus), httpStatus, message: "" };
+  if (httpStatus !== 200) return { code: undefined, httpStatus, message: "" };
   if (request.protocol === "grpc") {
     const status = trailers["grpc-status"] ?? headers["grpc-status"];
     const code = grpcCode(Array.isArray(status) ? status[0] : status);
@@ -116,23 +118,46 @@ function decode(
   return { code: Code.Unknown, httpStatus, message: "no end of stream" };
 }
 
-/** One HTTP/2 connection for many requests. */
+function requestHeaders(request: RawRequest): Record<string, string> {
+  const headers: Record<string, string> = { ...request.headers };
+  const contentType = request.contentType ?? CONTENT_TYPES[request.protocol];
+  if (contentType) headers["content-type"] = contentType;
+  if (request.protocol === "grpc") headers.te = "trailers";
+  return headers;
+}
+
+/** The same request over HTTP/1.1 (fetch), where the protocol allows it (not gRPC). */
+export async function http1Call(baseUrl: string, request: RawRequest): Promise<RawAnswer> {
+  const get = request.protocol === "connect-get";
+  const response = await fetch(`${baseUrl}${request.path}${get ? `?${request.body as string}` : ""}`, {
+    method: get ? "GET" : "POST",
+    headers: requestHeaders(request),
+    ...(get ? {} : { body: request.body as Uint8Array<ArrayBuffer> }),
+  });
+  const body = Buffer.from(await response.arrayBuffer());
+  return decode(request, response.status, Object.fromEntries(response.headers), {}, body);
+}
+
+/** HTTP/2 connections for many requests; a connection the server ended is replaced. */
 export function rawClient(baseUrl: string) {
-  const session = http2.connect(baseUrl);
-  session.on("error", () => {});
+  let session: http2.ClientHttp2Session | undefined;
+  const current = () => {
+    if (!session || session.closed || session.destroyed) {
+      session = http2.connect(baseUrl);
+      session.on("error", () => {});
+    }
+    return session;
+  };
   return {
     call(request: RawRequest): Promise<RawAnswer> {
       const get = request.protocol === "connect-get";
       const headers: http2.OutgoingHttpHeaders = {
         ":method": get ? "GET" : "POST",
         ":path": get ? `${request.path}?${request.body as string}` : request.path,
-        ...request.headers,
+        ...requestHeaders(request),
       };
-      const contentType = request.contentType ?? CONTENT_TYPES[request.protocol];
-      if (contentType) headers["content-type"] = contentType;
-      if (request.protocol === "grpc") headers.te = "trailers";
       return new Promise((resolve, reject) => {
-        const stream = session.request(headers);
+        const stream = current().request(headers);
         let status = 0;
         let responseHeaders: http2.IncomingHttpHeaders = {};
         let trailers: http2.IncomingHttpHeaders = {};
@@ -154,7 +179,8 @@ export function rawClient(baseUrl: string) {
       });
     },
     close(): Promise<void> {
-      return new Promise((resolve) => session.close(() => resolve()));
+      const open = session;
+      return new Promise((resolve) => (open && !open.closed ? open.close(() => resolve()) : resolve()));
     },
   };
 }

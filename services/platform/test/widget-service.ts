@@ -38,6 +38,14 @@ export const WidgetTouch = defineEntity({
   },
 });
 
+class CreateWidgetJobLog extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(
+      "create table widget_job_log (scheduled_for timestamptz not null, ran_at timestamptz not null, manual boolean not null)",
+    );
+  }
+}
+
 class CreateWidgetTables extends Migration {
   override async up(): Promise<void> {
     this.addSql(`create table widget (
@@ -55,15 +63,24 @@ export const FAIL_AFTER_WRITE = "fail-after-write";
 export const SLOW = "slow";
 /** WidgetTocado for widget ids starting with this always fails (dead-letter path). */
 export const POISON = "poison";
+/** The test job fails while a widget with this name exists. */
+export const FAIL_JOB = "fail-job";
+export const WIDGET_JOB = "platformtest.tick";
 
-const widgetEnv = z.object({ WIDGET_QUEUE: z.string().default("platformtest.queue") });
+const widgetEnv = z.object({
+  WIDGET_QUEUE: z.string().default("platformtest.queue"),
+  WIDGET_JOB_CRON: z.string().default("*/5 * * * *"),
+});
 
 export const widgetService: ServiceDefinition<typeof widgetEnv> = {
   name: "platformtest",
   env: widgetEnv,
   services: [WidgetService],
   entities: [Widget, WidgetTouch],
-  migrations: [{ name: "0001_widget", class: CreateWidgetTables }],
+  migrations: [
+    { name: "0001_widget", class: CreateWidgetTables },
+    { name: "0002_widget_job", class: CreateWidgetJobLog },
+  ],
   routes(router, { tx, db }) {
     router.service(WidgetService, {
       async createWidget(req, context) {
@@ -121,6 +138,22 @@ export const widgetService: ServiceDefinition<typeof widgetEnv> = {
       },
     });
   },
+  jobs: ({ config, db }) => [
+    {
+      name: WIDGET_JOB,
+      schedule: { cron: config.WIDGET_JOB_CRON },
+      async run({ scheduledFor, now, manual }) {
+        const em = db.fork();
+        if ((await em.count(Widget, { name: FAIL_JOB })) > 0)
+          throw new Error("the widget job was told to fail");
+        await em.execute("insert into widget_job_log (scheduled_for, ran_at, manual) values (?, ?, ?)", [
+          scheduledFor,
+          now,
+          manual,
+        ]);
+      },
+    },
+  ],
   consumers: ({ config }) => [
     {
       queue: config.WIDGET_QUEUE,
