@@ -45,6 +45,8 @@ import { ConsentimentoRow, ConsorciadoRow, ParticipacaoRow, SolicitacaoRow } fro
 import type { PiiVault } from "./store/vault.ts";
 
 const DEFAULT_PAGE_SIZE = 50;
+/** Anonymisations per transaction: a large backlog is done in several. */
+export const ERASURE_BATCH = 500;
 
 export class Consorciados {
   private readonly vault: PiiVault;
@@ -222,7 +224,7 @@ export class Consorciados {
   }
 
   /** Everything held about the person, decrypted (portability, LGPD art. 18 V). The request is recorded. */
-  async export(uow: UnitOfWork, consorciadoId: string, actor: string): Promise<Uint8Array> {
+  async export(uow: UnitOfWork, consorciadoId: string, actor: string, now: Date): Promise<Uint8Array> {
     const { em } = uow;
     const row = await this.load(em, consorciadoId);
     const dados = this.read(row);
@@ -231,7 +233,6 @@ export class Consorciados {
       em.find(SolicitacaoRow, { consorciadoId }, { orderBy: { requestedAt: "asc" } }),
       em.find(ParticipacaoRow, { consorciadoId }, { orderBy: { occurredAt: "asc" } }),
     ]);
-    const now = new Date();
     em.create(SolicitacaoRow, {
       id: uuidv7(),
       consorciadoId,
@@ -282,12 +283,16 @@ export class Consorciados {
   }
 
   /** Restricts processing at once and schedules the shredding for when retention ends. */
-  async requestErasure(uow: UnitOfWork, consorciadoId: string, actor: string): Promise<Consorciado> {
+  async requestErasure(
+    uow: UnitOfWork,
+    consorciadoId: string,
+    actor: string,
+    now: Date,
+  ): Promise<Consorciado> {
     const { em } = uow;
     const row = await this.load(em, consorciadoId);
     if (row.status === "ANONIMIZADO") return toMessage(row, undefined);
     if (!row.erasureRequestedAt) {
-      const now = new Date();
       const participacoes = await em.find(ParticipacaoRow, { consorciadoId });
       const closings = participacoes.map((p) => p.grupoEncerradoAt ?? null);
       row.erasureRequestedAt = now;
@@ -313,14 +318,21 @@ export class Consorciados {
     return toMessage(row, this.read(row));
   }
 
-  /** Shreds the data key of every person whose anonymisation is due; ids and financial history stay. */
+  /**
+   * Shreds the data key of every person whose anonymisation is due, at most ERASURE_BATCH per
+   * call; ids and financial history stay.
+   */
   async anonymizeDue(uow: UnitOfWork, now: Date): Promise<number> {
     const { em } = uow;
     const due = await em.find(
       ConsorciadoRow,
       { anonymizationDueAt: { $lte: now }, anonymizedAt: null },
       // SKIP LOCKED: replicas running this at once share the work instead of colliding.
-      { limit: 500, orderBy: { anonymizationDueAt: "asc" }, lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE },
+      {
+        limit: ERASURE_BATCH,
+        orderBy: { anonymizationDueAt: "asc" },
+        lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE,
+      },
     );
     for (const row of due) {
       row.dataKey = null;

@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { ConsorciadoSchema } from "@consorcio/gen/consorcio/consorciados/v1/consorciado_pb.js";
 import {
@@ -11,7 +12,11 @@ import type { Consorciados } from "./consorciados.ts";
 
 const actorOf = (context: HandlerContext) => context.values.get(principalKey)?.subject ?? "";
 
-export function routes(router: ConnectRouter, { tx, db }: ServiceContext, consorciados: Consorciados): void {
+export function routes(
+  router: ConnectRouter,
+  { tx, db, clock }: ServiceContext,
+  consorciados: Consorciados,
+): void {
   router.service(ConsorciadoService, {
     async createConsorciado(req, context) {
       const consorciado = req.consorciado;
@@ -64,24 +69,23 @@ export function routes(router: ConnectRouter, { tx, db }: ServiceContext, consor
       return { consentimentos: await consorciados.listConsents(db.fork(), req.consorciadoId) };
     },
     async exportDadosPessoais(req, context) {
+      const now = clock.now();
       const content = await tx.run(context, (uow) =>
-        consorciados.export(uow, req.consorciadoId, actorOf(context)),
+        consorciados.export(uow, req.consorciadoId, actorOf(context), now),
       );
-      return {
-        contentType: "application/json",
-        content,
-        generatedTime: { seconds: BigInt(Math.floor(Date.now() / 1000)), nanos: 0 },
-      };
+      return { contentType: "application/json", content, generatedTime: timestampFromDate(now) };
     },
     async requestErasure(req, context) {
       return {
         consorciado: await tx.run(context, (uow) =>
-          consorciados.requestErasure(uow, req.consorciadoId, actorOf(context)),
+          consorciados.requestErasure(uow, req.consorciadoId, actorOf(context), clock.now()),
         ),
       };
     },
     async processDueErasures(_req, context) {
-      return { anonimizados: await tx.run(context, (uow) => consorciados.anonymizeDue(uow, new Date())) };
+      return {
+        anonimizados: await tx.run(context, (uow) => consorciados.anonymizeDue(uow, clock.now())),
+      };
     },
   });
 }

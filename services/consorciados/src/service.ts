@@ -1,7 +1,7 @@
 import { ConsorciadoService } from "@consorcio/gen/consorcio/consorciados/v1/consorciado_service_pb.js";
 import { parseKey, type ServiceDefinition } from "@consorcio/platform";
 import { z } from "zod";
-import { Consorciados } from "./consorciados.ts";
+import { Consorciados, ERASURE_BATCH } from "./consorciados.ts";
 import { routes } from "./routes.ts";
 import { entities, migrations } from "./store/entities.ts";
 import { PiiVault } from "./store/vault.ts";
@@ -11,13 +11,15 @@ const env = z.object({
   PII_MASTER_KEY: z.string().min(1),
   /** Keys the blind indexes (CPF/CNPJ, name prefixes): 32 random bytes, base64. */
   PII_INDEX_KEY: z.string().min(1),
-  /** How often due anonymisations run, in seconds (0: only through ProcessDueErasures). */
-  ERASURE_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(3600),
+  /** When due anonymisations run (cron, UTC); ProcessDueErasures runs them on demand. */
+  ERASURE_CRON: z.string().min(1).default("0 * * * *"),
 });
+
+/** The scheduled job that shreds due personal data. */
+export const ERASURE_JOB = "consorciados.anonimizacao";
 
 interface Deps {
   consorciados: Consorciados;
-  timer?: NodeJS.Timeout;
 }
 
 export const service: ServiceDefinition<typeof env, Deps> = {
@@ -34,17 +36,19 @@ export const service: ServiceDefinition<typeof env, Deps> = {
     return { consorciados: new Consorciados(vault) };
   },
   routes: (router, context, { consorciados }) => routes(router, context, consorciados),
-  async onStart({ config, tx, logger }, deps) {
-    if (config.ERASURE_INTERVAL_SECONDS === 0) return;
-    const run = async () => {
-      const done = await tx.job((uow) => deps.consorciados.anonymizeDue(uow, new Date()));
-      if (done > 0) logger.info({ anonimizados: done }, "due anonymisations done");
-    };
-    deps.timer = setInterval(
-      () => void run().catch((error) => logger.error({ err: error }, "anonymisation run failed")),
-      config.ERASURE_INTERVAL_SECONDS * 1000,
-    );
-    deps.timer.unref();
-  },
-  onStop: async ({ timer }) => clearInterval(timer),
+  jobs: ({ config, tx, logger }, { consorciados }) => [
+    {
+      name: ERASURE_JOB,
+      schedule: { cron: config.ERASURE_CRON },
+      async run({ now }) {
+        let total = 0;
+        for (;;) {
+          const done = await tx.job((uow) => consorciados.anonymizeDue(uow, now));
+          total += done;
+          if (done < ERASURE_BATCH) break;
+        }
+        if (total > 0) logger.info({ anonimizados: total }, "due anonymisations done");
+      },
+    },
+  ],
 };

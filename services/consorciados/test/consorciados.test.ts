@@ -15,6 +15,7 @@ import {
 } from "@consorcio/gen/consorcio/consorciados/v1/consorciado_pb.js";
 import { cpf } from "cpf-cnpj-validator";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { ERASURE_JOB } from "../src/service.ts";
 import { startConsorciados } from "./support.ts";
 
 type Harness = Awaited<ReturnType<typeof startConsorciados>>;
@@ -417,12 +418,19 @@ describe("LGPD", () => {
     ).toHaveLength(0);
     expect((await h.client.processDueErasures({}, bearer(admin))).anonimizados).toBe(0);
 
-    // Five years later.
-    await h.db.query(
-      "update consorciado set anonymization_due_at = now() - interval '1 second' where id = $1",
-      [c.id],
+    // The hourly job, an hour before the due date: nothing yet.
+    const dueAt = Number(due) * 1000;
+    await h.clock.set(new Date(dueAt - 3_600_000));
+    expect((await h.client.getConsorciado({ id: c.id }, bearer(auditor))).consorciado?.status).toBe(
+      ConsorciadoStatus.RESTRITO,
     );
-    expect((await h.client.processDueErasures({}, bearer(admin))).anonimizados).toBe(1);
+    // Five years later its next run shreds the data, with no call.
+    await h.clock.set(new Date(dueAt + 3_600_000));
+    const runs = await h.db.query(
+      "select outcome from platform_job_run where job = $1 and not manual order by scheduled_for",
+      [ERASURE_JOB],
+    );
+    expect(runs).toEqual([{ outcome: "succeeded" }, { outcome: "succeeded" }]);
     const after = await h.client.getConsorciado({ id: c.id }, bearer(auditor));
     expect(after.consorciado?.status).toBe(ConsorciadoStatus.ANONIMIZADO);
     expect(after.consorciado?.pessoa).toMatchObject({
@@ -447,5 +455,6 @@ describe("LGPD", () => {
       "select count(*)::int as n from platform_outbox where event_type like '%DadosAnonimizados'",
     );
     expect(events[0]?.n).toBe(1);
+    await h.clock.set(new Date());
   });
 });

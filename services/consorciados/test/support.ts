@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { ConsorciadoService } from "@consorcio/gen/consorcio/consorciados/v1/consorciado_service_pb.js";
+import { createTestClock } from "@consorcio/platform/clock.ts";
 import {
   createTestIssuer,
   serveJwks,
@@ -15,16 +16,16 @@ export const piiKeys = {
   PII_INDEX_KEY: randomBytes(32).toString("base64"),
 };
 
-/** consorciados on a fresh database, trusting a test issuer's keys. */
+/** consorciados on a fresh database, trusting a test issuer's keys, on a clock the test moves. */
 export async function startConsorciados(env: Record<string, string> = {}) {
   const issuer = await createTestIssuer();
   const jwks = await serveJwks(issuer.jwks);
-  const running: TestService = await startTestService(service, {
-    ...piiKeys,
-    JWKS_URL: jwks.url,
-    ERASURE_INTERVAL_SECONDS: "0",
-    ...env,
-  });
+  const clock = createTestClock();
+  const running: TestService = await startTestService(
+    service,
+    { ...piiKeys, JWKS_URL: jwks.url, ...env },
+    { clock },
+  );
   const client = createClient(
     ConsorciadoService,
     createConnectTransport({ baseUrl: running.service.url, httpVersion: "2" }),
@@ -33,6 +34,7 @@ export async function startConsorciados(env: Record<string, string> = {}) {
     ...running,
     issuer,
     client,
+    clock,
     async stop() {
       await running.stop();
       await jwks.close();
