@@ -86,8 +86,19 @@ function addService(root: string, name: ServiceName, protoService: string): void
     text.replace(
       "\nvolumes:\n",
       `
+  ${name}-migrate:
+    <<: *migrate
+    environment:
+      <<: *migrate-env
+      SERVICE: ${name}
+      MIGRATION_DATABASE_URL: postgres://consorcio_${name}_migrator:consorcio_${name}_migrator@postgres:5432/consorcio_${name}
+      DATABASE_SERVICE_ROLE: consorcio_${name}
+
   ${name}:
     <<: *service
+    depends_on:
+      <<: *service-deps
+      ${name}-migrate: { condition: service_completed_successfully }
     environment:
       <<: *service-env
       SERVICE: ${name}
@@ -303,6 +314,81 @@ describe("check:deploy on broken copies", () => {
     );
   });
 
+  it("reports compose services holding the migration role's credentials, or migrating themselves", () => {
+    const root = fixture();
+    edit(root, PATHS.compose, (t) =>
+      t
+        .replace(
+          "      DATABASE_URL: postgres://consorcio_auditoria:consorcio_auditoria@postgres:5432/consorcio_auditoria\n",
+          "      DATABASE_URL: postgres://consorcio_auditoria_migrator:x@postgres:5432/consorcio_auditoria\n" +
+            "      MIGRATION_DATABASE_URL: postgres://consorcio_auditoria_migrator:x@postgres:5432/consorcio_auditoria\n" +
+            '      MIGRATE_ON_START: "true"\n',
+        )
+        .replace("      auditoria-migrate: { condition: service_completed_successfully }\n", "")
+        .replace(
+          "      DATABASE_SERVICE_ROLE: consorcio_consorciados\n",
+          "      DATABASE_SERVICE_ROLE: consorcio_consorciados_migrator\n" +
+            "      DATABASE_URL: postgres://consorcio_consorciados:x@postgres:5432/consorcio_consorciados\n",
+        )
+        .replace(
+          "postgres://consorcio_identidade_migrator:consorcio_identidade_migrator@",
+          "postgres://consorcio_identidade:consorcio_identidade@",
+        ),
+    );
+    expect(problemsOf(root).sort()).toEqual([
+      "docker-compose.yml: auditoria: DATABASE_URL must name database consorcio_auditoria on postgres:5432, as role consorcio_auditoria",
+      "docker-compose.yml: auditoria: MIGRATE_ON_START: migrations run in auditoria-migrate",
+      "docker-compose.yml: auditoria: MIGRATION_DATABASE_URL belongs to auditoria-migrate only",
+      "docker-compose.yml: auditoria: must depend on auditoria-migrate with condition service_completed_successfully",
+      "docker-compose.yml: consorciados-migrate: DATABASE_SERVICE_ROLE must be consorcio_consorciados",
+      "docker-compose.yml: consorciados-migrate: DATABASE_URL is the service's; consorciados-migrate needs only the migration role",
+      "docker-compose.yml: identidade-migrate: MIGRATION_DATABASE_URL must name database consorcio_identidade on postgres:5432, as role consorcio_identidade_migrator",
+    ]);
+  });
+
+  it("reports a migrate Job with the service's secrets, and pods with the migration role's", () => {
+    const root = fixture();
+    edit(root, `${PATHS.templates}/migrate-job.yaml`, (t) =>
+      t.replace(
+        'include "consorcio.migrateEnv" (dict "root" $ "name" $name)',
+        'include "consorcio.serviceEnv" (dict "root" $ "name" $name "svc" $svc)',
+      ),
+    );
+    edit(root, `${PATHS.templates}/_helpers.tpl`, (t) =>
+      t.replace(
+        "- name: DATABASE_URL\n",
+        "- name: MIGRATION_DATABASE_URL\n  valueFrom:\n    secretKeyRef:\n      name: x\n      key: y\n- name: DATABASE_URL\n",
+      ),
+    );
+    expect(problemsOf(root).sort()).toEqual([
+      "helm/consorcio/templates/_helpers.tpl: consorcio.serviceEnv must carry DATABASE_URL, never MIGRATION_DATABASE_URL",
+      'helm/consorcio/templates/migrate-job.yaml: must take its environment from "consorcio.migrateEnv" only',
+    ]);
+  });
+
+  it("reports the migration role's URL passed as a plain value, and the service's URL in the Job", () => {
+    const root = fixture();
+    edit(root, `${PATHS.templates}/_helpers.tpl`, (t) =>
+      t.replace(
+        /- name: MIGRATION_DATABASE_URL\n\s*valueFrom:\n(?:\s+.*\n){3}/,
+        '- name: MIGRATION_DATABASE_URL\n  value: "postgres://in-the-chart"\n',
+      ),
+    );
+    expect(problemsOf(root)).toEqual([
+      "helm/consorcio/templates/_helpers.tpl: MIGRATION_DATABASE_URL must come from a secretKeyRef",
+    ]);
+    const other = fixture();
+    edit(other, `${PATHS.templates}/_helpers.tpl`, (t) =>
+      t.replace(
+        "- name: DATABASE_SERVICE_ROLE\n",
+        "- name: DATABASE_URL\n  valueFrom:\n    secretKeyRef:\n      name: x\n      key: y\n- name: DATABASE_SERVICE_ROLE\n",
+      ),
+    );
+    expect(problemsOf(other)).toEqual([
+      "helm/consorcio/templates/_helpers.tpl: consorcio.migrateEnv must carry MIGRATION_DATABASE_URL and DATABASE_SERVICE_ROLE, and no other secret",
+    ]);
+  });
+
   it("reports a migrate Job that is not a pre-install,pre-upgrade hook, and a shipped Secret", () => {
     const root = fixture();
     edit(root, `${PATHS.templates}/migrate-job.yaml`, (t) =>
@@ -328,6 +414,9 @@ describe("check:deploy on broken copies", () => {
     const problems = problemsOf(root);
     expect(problems).toContain(
       "docker-compose.yml: no service entry for grupos (services/grupos/src/main.ts exists)",
+    );
+    expect(problems).toContain(
+      "docker-compose.yml: no grupos-migrate entry (services/grupos/src/main.ts exists)",
     );
     expect(problems).toContain(
       "helm/consorcio/values.yaml: services.grupos is missing (services/grupos/src/main.ts exists)",
@@ -385,6 +474,9 @@ describe("check:deploy on broken copies", () => {
     const problems = problemsOf(root);
     expect(problems).toContain(
       'docker-compose.yml: service "grupos" has no services/grupos/src/main.ts: it does not exist',
+    );
+    expect(problems).toContain(
+      'docker-compose.yml: service "grupos-migrate" migrates grupos, which has no services/grupos/src/main.ts',
     );
     expect(problems).toContain(
       'envoy/envoy.yaml: cluster "grupos": services/grupos/src/main.ts does not exist',

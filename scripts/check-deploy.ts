@@ -15,6 +15,9 @@
 //   are none, since Envoy rejects an empty list);
 // - docker-compose: every ${VAR} has a default or an explicit error, every depends_on, named
 //   volume and bind-mounted path exists;
+// - database roles: a service's migrations run apart (compose's <name>-migrate, Helm's migrate
+//   Job) with the migration role's URL only, and the service itself gets only its own role's
+//   DATABASE_URL;
 // - scripts/sql/create-databases.sql is what scripts/create-databases-sql.ts renders.
 //
 // Usage: npm run check:deploy   (exit 1 and one line per problem when something is wrong)
@@ -32,7 +35,7 @@ import {
   SERVICE_PORTS,
   type ServiceName,
 } from "../services/platform/src/catalog.ts";
-import { CREATE_DATABASES_SQL_PATH, renderCreateDatabasesSql } from "./create-databases-sql.ts";
+import { CREATE_DATABASES_SQL_PATH, migratorRole, renderCreateDatabasesSql } from "./create-databases-sql.ts";
 
 export interface DeployCheckResult {
   /** Domain services found in services/ (with src/main.ts), in catalog order. */
@@ -310,6 +313,11 @@ function checkCompose(root: string, services: ServiceName[], problems: Problems)
       }
     }
     if ((COMPOSE_INFRA as readonly string[]).includes(name)) continue;
+    const migrates = /^(.+)-migrate$/.exec(name)?.[1];
+    if (migrates !== undefined) {
+      checkComposeMigrate(file, name, migrates, service, services, problems);
+      continue;
+    }
     if (!isCatalogName(name)) {
       problems.add(file, `service "${name}" is neither infrastructure nor a catalog service`);
       continue;
@@ -330,8 +338,22 @@ function checkCompose(root: string, services: ServiceName[], problems: Problems)
       problems.add(file, `${name}: PORT is ${env.PORT}, the catalog says ${port}`);
     }
     const db = `consorcio_${name}`;
-    if (env.DATABASE_URL && !new RegExp(`@postgres:5432/${db}$`).test(env.DATABASE_URL)) {
-      problems.add(file, `${name}: DATABASE_URL must name database ${db} on postgres:5432`);
+    if (
+      env.DATABASE_URL &&
+      !new RegExp(`^postgres://${db}(:[^@]*)?@postgres:5432/${db}$`).test(env.DATABASE_URL)
+    ) {
+      problems.add(file, `${name}: DATABASE_URL must name database ${db} on postgres:5432, as role ${db}`);
+    }
+    if (env.MIGRATION_DATABASE_URL !== undefined)
+      problems.add(file, `${name}: MIGRATION_DATABASE_URL belongs to ${name}-migrate only`);
+    if (env.MIGRATE_ON_START === "true")
+      problems.add(file, `${name}: MIGRATE_ON_START: migrations run in ${name}-migrate`);
+    const migrateDep = asObject(asObject(service.depends_on)[`${name}-migrate`]);
+    if (migrateDep.condition !== "service_completed_successfully") {
+      problems.add(
+        file,
+        `${name}: must depend on ${name}-migrate with condition service_completed_successfully`,
+      );
     }
     if (!service.image && !service.build) problems.add(file, `${name}: needs the app image (image/build)`);
     const ports = asArray(service.ports).map(containerPort);
@@ -342,7 +364,44 @@ function checkCompose(root: string, services: ServiceName[], problems: Problems)
   for (const name of services) {
     if (!isObject(defined[name]))
       problems.add(file, `no service entry for ${name} (services/${name}/src/main.ts exists)`);
+    if (!isObject(defined[`${name}-migrate`]))
+      problems.add(file, `no ${name}-migrate entry (services/${name}/src/main.ts exists)`);
   }
+}
+
+/** `<name>-migrate`: `migrate` with the migration role's URL and the service role's name only. */
+function checkComposeMigrate(
+  file: string,
+  entry: string,
+  name: string,
+  service: JsonObject,
+  services: ServiceName[],
+  problems: Problems,
+): void {
+  if (!isCatalogName(name) || !services.includes(name)) {
+    problems.add(file, `service "${entry}" migrates ${name}, which has no services/${name}/src/main.ts`);
+    return;
+  }
+  const env = envOf(service);
+  const db = `consorcio_${name}`;
+  if (env.SERVICE !== name) problems.add(file, `${entry}: SERVICE must be ${name}`);
+  const migrator = migratorRole(name);
+  if (
+    !new RegExp(`^postgres://${migrator}(:[^@]*)?@postgres:5432/${db}$`).test(
+      env.MIGRATION_DATABASE_URL ?? "",
+    )
+  ) {
+    problems.add(
+      file,
+      `${entry}: MIGRATION_DATABASE_URL must name database ${db} on postgres:5432, as role ${migrator}`,
+    );
+  }
+  if (env.DATABASE_SERVICE_ROLE !== db) problems.add(file, `${entry}: DATABASE_SERVICE_ROLE must be ${db}`);
+  if (env.DATABASE_URL !== undefined)
+    problems.add(file, `${entry}: DATABASE_URL is the service's; ${entry} needs only the migration role`);
+  if (JSON.stringify(service.command) !== '["migrate"]')
+    problems.add(file, `${entry}: command must be ["migrate"]`);
+  if (!service.image && !service.build) problems.add(file, `${entry}: needs the app image (image/build)`);
 }
 
 function checkDockerfile(root: string, problems: Problems): void {
@@ -836,8 +895,43 @@ function checkHelm(root: string, services: ServiceName[], problems: Problems): v
     problems.add(`${PATHS.templates}/deployment.yaml`, 'livenessProbe must ask the "liveness" health name');
   }
   const env = readTemplate(root, "_helpers.tpl");
+  // The pods get only the service role's URL, the migrate Job only the migration role's.
+  const defineBody = (name: string) =>
+    new RegExp(`define "${name}" -\\}\\}([\\s\\S]*?)\\{\\{- end -\\}\\}`).exec(env)?.[1] ?? "";
+  const jobFile = `${PATHS.templates}/migrate-job.yaml`;
+  if (!job.includes('include "consorcio.migrateEnv"') || job.includes('include "consorcio.serviceEnv"')) {
+    problems.add(jobFile, 'must take its environment from "consorcio.migrateEnv" only');
+  }
+  if (
+    !deployment.includes('include "consorcio.serviceEnv"') ||
+    /migrateEnv|MIGRATION_DATABASE_URL/.test(deployment)
+  ) {
+    problems.add(
+      `${PATHS.templates}/deployment.yaml`,
+      'must take its environment from "consorcio.serviceEnv" only',
+    );
+  }
+  const serviceEnv = defineBody("consorcio.serviceEnv");
+  const migrateEnv = defineBody("consorcio.migrateEnv");
+  if (/MIGRATION_DATABASE_URL/.test(serviceEnv) || !/- name: DATABASE_URL\n/.test(serviceEnv)) {
+    problems.add(
+      `${PATHS.templates}/_helpers.tpl`,
+      "consorcio.serviceEnv must carry DATABASE_URL, never MIGRATION_DATABASE_URL",
+    );
+  }
+  if (
+    !/- name: MIGRATION_DATABASE_URL\n/.test(migrateEnv) ||
+    !/- name: DATABASE_SERVICE_ROLE\n/.test(migrateEnv) ||
+    /secretKeyRef:[\s\S]*secretKeyRef:/.test(migrateEnv)
+  ) {
+    problems.add(
+      `${PATHS.templates}/_helpers.tpl`,
+      "consorcio.migrateEnv must carry MIGRATION_DATABASE_URL and DATABASE_SERVICE_ROLE, and no other secret",
+    );
+  }
   for (const name of [
     "DATABASE_URL",
+    "MIGRATION_DATABASE_URL",
     "AMQP_URL",
     "REDIS_URL",
     "S3_ACCESS_KEY",

@@ -31,8 +31,27 @@ app: {{ .name }}
 {{- end -}}
 
 {{/*
-Environment every container of a service gets besides the ConfigMap: its identity and the
-references to existing Secrets. Argument: dict "root" $ "name" <service> "svc" <values>.
+Environment of a service's migrate Job: the migration role's URL (owner of the tables) and the
+name of the service role it grants; none of the service's own secrets. Argument: dict "root" $
+"name" <service>.
+*/}}
+{{- define "consorcio.migrateEnv" -}}
+{{- $refs := .root.Values.secretRefs -}}
+- name: SERVICE
+  value: {{ .name | quote }}
+- name: MIGRATION_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ printf $refs.database.migrationNameTemplate .name }}
+      key: {{ $refs.database.migrationKey }}
+- name: DATABASE_SERVICE_ROLE
+  value: {{ printf $refs.database.serviceRoleTemplate .name | quote }}
+{{- end -}}
+
+{{/*
+Environment every serving container of a service gets besides the ConfigMap: its identity and
+the references to existing Secrets, DATABASE_URL being the service role's (DML only).
+Argument: dict "root" $ "name" <service> "svc" <values>.
 */}}
 {{- define "consorcio.serviceEnv" -}}
 {{- $refs := .root.Values.secretRefs -}}
