@@ -10,6 +10,7 @@ import {
 import { RetryInfoSchema } from "@consorcio/gen/google/rpc/error_details_pb.js";
 import {
   type Cache,
+  type Clock,
   FailedPreconditionError,
   InvalidArgumentError,
   type Outcome,
@@ -63,8 +64,8 @@ export function normalizeUsername(username: string): string {
 }
 
 /** Refused without looking at the password; the same for every username, existing or not. */
-function heldBack(until: Date): ConnectError {
-  const seconds = Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000));
+function heldBack(until: Date, now: Date): ConnectError {
+  const seconds = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
   return new ConnectError(
     `too many failed logins from this address: try again in ${seconds} s`,
     Code.ResourceExhausted,
@@ -77,12 +78,15 @@ export class AuthFlows {
   private readonly keys: KeyRing;
   private readonly cache: Cache;
   private readonly settings: AuthSettings;
+  /** Refresh-token expiry and revocation times; access tokens are signed on real time. */
+  private readonly clock: Clock;
   readonly throttle: Throttle;
 
-  constructor(keys: KeyRing, cache: Cache, settings: AuthSettings) {
+  constructor(keys: KeyRing, cache: Cache, settings: AuthSettings, clock: Clock) {
     this.keys = keys;
     this.cache = cache;
     this.settings = settings;
+    this.clock = clock;
     this.throttle = new Throttle(settings.secretKey, settings.throttle);
   }
 
@@ -124,7 +128,7 @@ export class AuthFlows {
     };
     const keys = this.throttle.keys(username, input.clientIp);
     const heldUntil = await this.throttle.heldUntil(em, keys);
-    if (heldUntil) return fail("LOCKED", "", heldBack(heldUntil));
+    if (heldUntil) return fail("LOCKED", "", heldBack(heldUntil, this.clock.now()));
     const usuario = await em.findOne(Usuario, { username });
     const person = usuario && !isClient(usuario.kind) ? usuario : undefined;
     const recordFailure = async () => {
@@ -195,7 +199,7 @@ export class AuthFlows {
       tokenHash: sha256Hex(refreshToken),
       familyId,
       usuarioId: usuario.id,
-      expiresAt: new Date(Date.now() + this.settings.refreshTtlSeconds * 1000),
+      expiresAt: new Date(this.clock.now().getTime() + this.settings.refreshTtlSeconds * 1000),
       usedAt: null,
       revokedAt: null,
     });
@@ -211,9 +215,10 @@ export class AuthFlows {
     );
     const invalid = { error: new UnauthenticatedError("invalid refresh token") };
     if (!current) return invalid;
+    const now = this.clock.now();
     const decision = decideRefresh(
       { expiresAt: current.expiresAt, usedAt: current.usedAt ?? null, revokedAt: current.revokedAt ?? null },
-      new Date(),
+      now,
     );
     if (decision === "reuse") {
       await this.revokeFamily(em, current.familyId);
@@ -225,7 +230,7 @@ export class AuthFlows {
       await this.revokeFamily(em, current.familyId);
       return invalid;
     }
-    current.usedAt = new Date();
+    current.usedAt = now;
     return { ok: await this.issue(em, usuario, current.familyId) };
   }
 
@@ -235,7 +240,7 @@ export class AuthFlows {
   }
 
   async revokeFamily(em: EntityManager, familyId: string): Promise<void> {
-    await em.nativeUpdate(RefreshToken, { familyId, revokedAt: null }, { revokedAt: new Date() });
+    await em.nativeUpdate(RefreshToken, { familyId, revokedAt: null }, { revokedAt: this.clock.now() });
   }
 
   async clientToken(

@@ -42,7 +42,7 @@ export const service: ServiceDefinition<typeof env, IdentidadeDeps> = {
   env,
   entities,
   migrations,
-  async prepare({ config, db, cache }) {
+  async prepare({ config, db, cache, clock }) {
     const secretKey = parseKey(config.IDENTIDADE_SECRET_KEY, "IDENTIDADE_SECRET_KEY");
     const keys = new KeyRing({
       db,
@@ -52,18 +52,23 @@ export const service: ServiceDefinition<typeof env, IdentidadeDeps> = {
       accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
     });
     await keys.start();
-    const auth = new AuthFlows(keys, cache, {
-      secretKey,
-      refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
-      issuerName: "Consórcio",
-      loginLimitPerIp: config.LOGIN_LIMIT_PER_IP,
-      loginLimitPerUser: config.LOGIN_LIMIT_PER_USER,
-      throttle: {
-        maxFailures: config.LOGIN_THROTTLE_FAILURES,
-        holdSeconds: config.LOGIN_THROTTLE_SECONDS,
-        maxSeconds: config.LOGIN_THROTTLE_MAX_SECONDS,
+    const auth = new AuthFlows(
+      keys,
+      cache,
+      {
+        secretKey,
+        refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+        issuerName: "Consórcio",
+        loginLimitPerIp: config.LOGIN_LIMIT_PER_IP,
+        loginLimitPerUser: config.LOGIN_LIMIT_PER_USER,
+        throttle: {
+          maxFailures: config.LOGIN_THROTTLE_FAILURES,
+          holdSeconds: config.LOGIN_THROTTLE_SECONDS,
+          maxSeconds: config.LOGIN_THROTTLE_MAX_SECONDS,
+        },
       },
-    });
+      clock,
+    );
     return { keys, auth };
   },
   // identidade verifies its own tokens from its key ring, not over HTTP from itself.
