@@ -297,6 +297,12 @@ describe("the audit log", () => {
     expect(verified.checked).toBeGreaterThanOrEqual(3n);
   });
 
+  test("a page token beyond any seq is InvalidArgument", async () => {
+    await expect(
+      auditClient().listAuditRecords({ pageToken: "9999999999999999999" }, bearer(auditorToken)),
+    ).rejects.toMatchObject({ code: Code.InvalidArgument });
+  });
+
   test("the consumer takes few messages at a time (AUDITORIA_PREFETCH)", async () => {
     const listing = await promisify(execFile)("rabbitmqctl", [
       "list_consumers",
