@@ -350,7 +350,7 @@ describe("check:deploy on broken copies", () => {
     const root = fixture();
     edit(root, `${PATHS.templates}/migrate-job.yaml`, (t) =>
       t.replace(
-        'include "consorcio.migrateEnv" (dict "root" $ "name" $name)',
+        'include "consorcio.migrateEnv" (dict "root" $ "name" $name "svc" $svc)',
         'include "consorcio.serviceEnv" (dict "root" $ "name" $name "svc" $svc)',
       ),
     );
@@ -385,7 +385,7 @@ describe("check:deploy on broken copies", () => {
       ),
     );
     expect(problemsOf(other)).toEqual([
-      "helm/consorcio/templates/_helpers.tpl: consorcio.migrateEnv must carry MIGRATION_DATABASE_URL and DATABASE_SERVICE_ROLE, and no other secret",
+      "helm/consorcio/templates/_helpers.tpl: consorcio.migrateEnv must carry MIGRATION_DATABASE_URL and DATABASE_SERVICE_ROLE, and no secret but AMQP_URL",
     ]);
   });
 

@@ -919,14 +919,15 @@ function checkHelm(root: string, services: ServiceName[], problems: Problems): v
       "consorcio.serviceEnv must carry DATABASE_URL, never MIGRATION_DATABASE_URL",
     );
   }
+  const migrateSecrets = [...migrateEnv.matchAll(/- name: (\w+)\n\s*valueFrom:/g)].map((m) => m[1]);
   if (
     !/- name: MIGRATION_DATABASE_URL\n/.test(migrateEnv) ||
     !/- name: DATABASE_SERVICE_ROLE\n/.test(migrateEnv) ||
-    /secretKeyRef:[\s\S]*secretKeyRef:/.test(migrateEnv)
+    migrateSecrets.some((name) => name !== "MIGRATION_DATABASE_URL" && name !== "AMQP_URL")
   ) {
     problems.add(
       `${PATHS.templates}/_helpers.tpl`,
-      "consorcio.migrateEnv must carry MIGRATION_DATABASE_URL and DATABASE_SERVICE_ROLE, and no other secret",
+      "consorcio.migrateEnv must carry MIGRATION_DATABASE_URL and DATABASE_SERVICE_ROLE, and no secret but AMQP_URL",
     );
   }
   for (const name of [

@@ -31,9 +31,10 @@ app: {{ .name }}
 {{- end -}}
 
 {{/*
-Environment of a service's migrate Job: the migration role's URL (owner of the tables) and the
-name of the service role it grants; none of the service's own secrets. Argument: dict "root" $
-"name" <service>.
+Environment of a service's migrate Job: the migration role's URL (owner of the tables), the name
+of the service role it grants, the broker (it declares the consumers' queues) and the service's
+non-secret settings; none of the service's own secrets. Argument: dict "root" $ "name" <service>
+"svc" <values>.
 */}}
 {{- define "consorcio.migrateEnv" -}}
 {{- $refs := .root.Values.secretRefs -}}
@@ -46,6 +47,15 @@ name of the service role it grants; none of the service's own secrets. Argument:
       key: {{ $refs.database.migrationKey }}
 - name: DATABASE_SERVICE_ROLE
   value: {{ printf $refs.database.serviceRoleTemplate .name | quote }}
+- name: AMQP_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $refs.amqp.name }}
+      key: {{ $refs.amqp.key }}
+{{- range $key, $value := .svc.env }}
+- name: {{ $key }}
+  value: {{ $value | quote }}
+{{- end }}
 {{- end -}}
 
 {{/*

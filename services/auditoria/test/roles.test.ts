@@ -22,6 +22,7 @@ import {
   startTestService,
   type TestDatabase,
   type TestService,
+  testServers,
 } from "@consorcio/platform/testing.ts";
 import { cpf } from "cpf-cnpj-validator";
 import pg from "pg";
@@ -199,6 +200,8 @@ describe("database roles", () => {
     await migrateCommand("auditoria", {
       MIGRATION_DATABASE_URL: auditoriaDb.migrationUrl,
       DATABASE_SERVICE_ROLE: roleOf(auditoriaDb.url),
+      AMQP_URL: testServers.amqpUrl,
+      AUDITORIA_QUEUE: queue,
     });
     expect((await privileges()).map((p) => p.privilege)).toEqual(["INSERT", "SELECT"]);
     const head = await as(auditoriaDb.url, "select last_seq from audit_chain_head");
