@@ -157,6 +157,34 @@ describe("service-to-service clients", () => {
     });
   });
 
+  test("a refused connection is retried for a read, never for a write without request_id", async () => {
+    // A proxy to consorciados that refuses connections for its first 150 ms.
+    const port = await closedPort();
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(consorciados.service.port, "127.0.0.1");
+      client.pipe(upstream).pipe(client);
+      for (const socket of [client, upstream]) socket.on("error", () => socket.destroy());
+    });
+    const clients = clientsWith({ CONSORCIADOS_URL: `http://127.0.0.1:${port}` });
+    await clients.token();
+    const opening = new Promise<void>((resolve) =>
+      setTimeout(() => proxy.listen(port, "127.0.0.1", resolve), 150),
+    );
+    try {
+      await expect(
+        clients.get(ConsorciadoService).deactivateConsorciado({ id: randomUUID() }),
+      ).rejects.toMatchObject({ code: Code.Unavailable });
+      await expect(
+        clients.get(ConsorciadoService).getConsorciado({ id: randomUUID() }),
+      ).rejects.toMatchObject({
+        code: Code.NotFound,
+      });
+    } finally {
+      await opening;
+      proxy.close();
+    }
+  });
+
   test("a wrong secret is Unauthenticated; an undeclared service is refused at once", async () => {
     const wrong = clientsWith({}, randomBytes(24).toString("base64url"));
     await expect(wrong.get(ConsorciadoService).getConsorciado({ id: randomUUID() })).rejects.toMatchObject({
