@@ -127,12 +127,13 @@ export class AuthFlows {
       return { error };
     };
     const keys = this.throttle.keys(username, input.clientIp);
-    const heldUntil = await this.throttle.heldUntil(em, keys);
-    if (heldUntil) return fail("LOCKED", "", heldBack(heldUntil, this.clock.now()));
+    const now = this.clock.now();
+    const heldUntil = await this.throttle.heldUntil(em, keys, now);
+    if (heldUntil) return fail("LOCKED", "", heldBack(heldUntil, now));
     const usuario = await em.findOne(Usuario, { username });
     const person = usuario && !isClient(usuario.kind) ? usuario : undefined;
     const recordFailure = async () => {
-      const { failures, heldUntil } = await this.throttle.recordFailure(em, keys, person?.id);
+      const { failures, heldUntil } = await this.throttle.recordFailure(em, keys, person?.id, now);
       if (person && heldUntil) {
         // For the account's owner and the administrators: someone is guessing.
         uow.publish(

@@ -55,16 +55,21 @@ export class Throttle {
   }
 
   /** The end of the hold on these keys, if one is running; forgets rows that no longer matter first. */
-  async heldUntil(em: EntityManager, { userKey, sourceKey }: ThrottleKeys): Promise<Date | undefined> {
+  async heldUntil(
+    em: EntityManager,
+    { userKey, sourceKey }: ThrottleKeys,
+    now: Date,
+  ): Promise<Date | undefined> {
     // Skip locked: a cleanup never waits for another login's transaction.
     await em.execute(
       `delete from login_throttle where (user_key, source_key) in (
-         select user_key, source_key from login_throttle where forget_at < now()
+         select user_key, source_key from login_throttle where forget_at < ?
          limit 100 for update skip locked)`,
+      [now],
     );
     const [row] = await em.execute<{ held_until: Date }[]>(
-      "select held_until from login_throttle where user_key = ? and source_key = ? and held_until > now()",
-      [userKey, sourceKey],
+      "select held_until from login_throttle where user_key = ? and source_key = ? and held_until > ?",
+      [userKey, sourceKey, now],
     );
     return row ? new Date(row.held_until) : undefined;
   }
@@ -77,24 +82,25 @@ export class Throttle {
     em: EntityManager,
     { userKey, sourceKey }: ThrottleKeys,
     usuarioId: string | undefined,
+    now: Date,
   ): Promise<{ failures: number; heldUntil: Date | undefined }> {
     const [counted] = await em.execute<{ failures: number }[]>(
       `insert into login_throttle (user_key, source_key, usuario_id, failures, held_until, forget_at)
-       values (?, ?, ?, 1, null, now())
+       values (?, ?, ?, 1, null, ?)
        on conflict (user_key, source_key) do update set
-         failures = case when login_throttle.forget_at < now() then 1 else login_throttle.failures + 1 end,
+         failures = case when login_throttle.forget_at < ? then 1 else login_throttle.failures + 1 end,
          usuario_id = excluded.usuario_id
        returning failures`,
-      [userKey, sourceKey, usuarioId ?? null],
+      [userKey, sourceKey, usuarioId ?? null, now, now],
     );
     const failures = counted?.failures ?? 1;
     const hold = holdSeconds(failures, this.policy);
     const [row] = await em.execute<{ held_until: Date | null }[]>(
       `update login_throttle set
-         held_until = case when ?::int > 0 then now() + make_interval(secs => ?::int) end,
-         forget_at = now() + make_interval(secs => ?::int + ?::int)
+         held_until = case when ?::int > 0 then ?::timestamptz + make_interval(secs => ?::int) end,
+         forget_at = ?::timestamptz + make_interval(secs => ?::int + ?::int)
        where user_key = ? and source_key = ? returning held_until`,
-      [hold, hold, hold, this.policy.maxSeconds, userKey, sourceKey],
+      [hold, now, hold, now, hold, this.policy.maxSeconds, userKey, sourceKey],
     );
     return { failures, heldUntil: row?.held_until ? new Date(row.held_until) : undefined };
   }

@@ -35,7 +35,7 @@ export interface IdentidadeDeps {
 
 export function routes(
   router: ConnectRouter,
-  { tx, db, revocations }: ServiceContext,
+  { tx, db, revocations, clock }: ServiceContext,
   { auth, keys }: IdentidadeDeps,
 ): void {
   router.service(AuthService, {
@@ -84,25 +84,29 @@ export function routes(
       );
     },
     async getUsuario(req) {
-      return { usuario: await usuarios.getUsuario(db.fork(), req.id) };
+      return { usuario: await usuarios.getUsuario(db.fork(), req.id, clock.now()) };
     },
     async listUsuarios(req) {
-      return usuarios.listUsuarios(db.fork(), req);
+      return usuarios.listUsuarios(db.fork(), req, clock.now());
     },
     async updateUsuario(req, context) {
       const usuario = await tx.run(context, ({ em }) =>
-        usuarios.updateUsuario(em, {
-          id: req.usuario?.id ?? "",
-          version: req.usuario?.version ?? 0,
-          roles: req.usuario?.roles ?? [],
-          scopes: req.usuario?.scopes ?? [],
-          paths: req.updateMask?.paths ?? [],
-        }),
+        usuarios.updateUsuario(
+          em,
+          {
+            id: req.usuario?.id ?? "",
+            version: req.usuario?.version ?? 0,
+            roles: req.usuario?.roles ?? [],
+            scopes: req.usuario?.scopes ?? [],
+            paths: req.updateMask?.paths ?? [],
+          },
+          clock.now(),
+        ),
       );
       return { usuario };
     },
     async disableUsuario(req, context) {
-      return { usuario: await usuarios.disableUsuario(tx, context, revocations, req.id) };
+      return { usuario: await usuarios.disableUsuario(tx, context, revocations, req.id, clock.now()) };
     },
     async resetPassword(req, context) {
       return {

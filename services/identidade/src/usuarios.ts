@@ -69,12 +69,12 @@ export function toMessage(usuario: UsuarioRow, failures = 0): UsuarioMessage {
 }
 
 /** Failures of the sources whose logins to the account are held back now. */
-async function failuresOf(em: EntityManager, username: string): Promise<number> {
+async function failuresOf(em: EntityManager, username: string, now: Date): Promise<number> {
   const [row] = await em.execute<{ failures: number }[]>(
     `select coalesce(sum(t.failures), 0)::int as failures
      from login_throttle t join usuario u on u.id = t.usuario_id
-     where u.username = ? and t.held_until > now()`,
-    [username],
+     where u.username = ? and t.held_until > ?`,
+    [username, now],
   );
   return row?.failures ?? 0;
 }
@@ -139,9 +139,9 @@ export async function createUsuario(
   return { usuario: toMessage(usuario), clientSecret };
 }
 
-export async function getUsuario(em: EntityManager, id: string): Promise<UsuarioMessage> {
+export async function getUsuario(em: EntityManager, id: string, now: Date): Promise<UsuarioMessage> {
   const usuario = await load(em, id);
-  return toMessage(usuario, await failuresOf(em, usuario.username));
+  return toMessage(usuario, await failuresOf(em, usuario.username, now));
 }
 
 const DEFAULT_PAGE_SIZE = 50;
@@ -149,6 +149,7 @@ const DEFAULT_PAGE_SIZE = 50;
 export async function listUsuarios(
   em: EntityManager,
   input: { pageSize: number; pageToken: string; kind: UsuarioKind },
+  now: Date,
 ): Promise<{ usuarios: UsuarioMessage[]; nextPageToken: string }> {
   const pageSize = input.pageSize || DEFAULT_PAGE_SIZE;
   const after = decodePageToken(input.pageToken);
@@ -161,7 +162,7 @@ export async function listUsuarios(
   const { items, nextPageToken } = page(rows, pageSize);
   const held = await em.find(LoginThrottle, {
     usuarioId: { $in: items.map((u) => u.id) },
-    heldUntil: { $gt: new Date() },
+    heldUntil: { $gt: now },
   });
   const failures = new Map<string, number>();
   for (const row of held) {
@@ -181,6 +182,7 @@ export async function updateUsuario(
     scopes: readonly string[];
     paths: readonly string[];
   },
+  now: Date,
 ): Promise<UsuarioMessage> {
   const unknown = input.paths.filter((path) => !UPDATABLE.has(path));
   if (input.paths.length === 0 || unknown.length > 0) {
@@ -207,7 +209,7 @@ export async function updateUsuario(
     usuario.scopes = [...new Set(input.scopes)];
   }
   await em.flush();
-  return toMessage(usuario, await failuresOf(em, usuario.username));
+  return toMessage(usuario, await failuresOf(em, usuario.username, now));
 }
 
 export async function revokeAllRefreshTokens(em: EntityManager, usuarioId: string): Promise<void> {
@@ -224,6 +226,7 @@ export async function disableUsuario(
   context: HandlerContext,
   revocations: Revocations,
   id: string,
+  now: Date,
 ): Promise<UsuarioMessage> {
   const disabled = await tx.run(context, async (uow) => {
     const usuario = await load(uow.em, id);
@@ -233,7 +236,7 @@ export async function disableUsuario(
       uow.publish(UsuarioDesativadoSchema, create(UsuarioDesativadoSchema, { usuarioId: id }));
     }
     await uow.em.flush();
-    return toMessage(usuario, await failuresOf(uow.em, usuario.username));
+    return toMessage(usuario, await failuresOf(uow.em, usuario.username, now));
   });
   // After commit, so a login that read the account before it is refused too; again for an
   // account disabled already (harmless: it cannot have had tokens issued since).

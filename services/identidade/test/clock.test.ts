@@ -1,10 +1,12 @@
-// identidade on a test clock: a refresh token expires when the clock says so, with no sleeping.
+// identidade on a test clock: refresh tokens and login holds end when the clock says so, with no sleeping.
 import { createHash, randomBytes } from "node:crypto";
-import { Code, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AuthService } from "@consorcio/gen/consorcio/identidade/v1/auth_service_pb.js";
+import { UsuarioService } from "@consorcio/gen/consorcio/identidade/v1/usuario_service_pb.js";
 import { createTestClock } from "@consorcio/platform/clock.ts";
 import { startTestService, type TestService } from "@consorcio/platform/testing.ts";
+import { decodeJwt } from "jose";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { service } from "../src/service.ts";
 
@@ -12,6 +14,7 @@ const ADMIN_PASSWORD = "senha-do-admin-123";
 const clock = createTestClock();
 let identidade: TestService;
 let auth: ReturnType<typeof createClient<typeof AuthService>>;
+let usuarios: ReturnType<typeof createClient<typeof UsuarioService>>;
 
 beforeAll(async () => {
   identidade = await startTestService(
@@ -20,13 +23,16 @@ beforeAll(async () => {
       IDENTIDADE_SECRET_KEY: randomBytes(32).toString("base64"),
       CONSORCIO_ADMIN_PASSWORD: ADMIN_PASSWORD,
       REFRESH_TOKEN_TTL_SECONDS: "3600",
+      LOGIN_LIMIT_PER_USER: "100000",
+      LOGIN_LIMIT_PER_IP: "100000",
+      LOGIN_THROTTLE_SECONDS: "60",
+      LOGIN_THROTTLE_MAX_SECONDS: "600",
     },
     { clock },
   );
-  auth = createClient(
-    AuthService,
-    createConnectTransport({ baseUrl: identidade.service.url, httpVersion: "2" }),
-  );
+  const transport = createConnectTransport({ baseUrl: identidade.service.url, httpVersion: "2" });
+  auth = createClient(AuthService, transport);
+  usuarios = createClient(UsuarioService, transport);
 });
 afterAll(() => identidade?.stop());
 
@@ -46,4 +52,30 @@ test("a refresh token works until its lifetime on the service clock has passed, 
     [createHash("sha256").update(third.refreshToken).digest("hex")],
   );
   expect(row).toEqual({ expires_at: clock.now(), used_at: null });
+});
+
+test("a login hold ends when the clock passes its end, and the account reads unlocked then", async () => {
+  const attacker = { headers: { "x-forwarded-for": "203.0.113.70" } };
+  const codeOf = (call: Promise<unknown>) =>
+    call.then(
+      () => "ok",
+      (error) => ConnectError.from(error).code,
+    );
+  const right = () => auth.login({ username: "admin", password: ADMIN_PASSWORD }, attacker);
+  for (let i = 0; i < 5; i++)
+    expect(await codeOf(auth.login({ username: "admin", password: "errada-errada" }, attacker))).toBe(
+      Code.Unauthenticated,
+    );
+  expect(await codeOf(right())).toBe(Code.ResourceExhausted);
+  const token = (await auth.login({ username: "admin", password: ADMIN_PASSWORD })).accessToken;
+  const adminId = decodeJwt(token).sub ?? "";
+  const locked = async () =>
+    (await usuarios.getUsuario({ id: adminId }, { headers: { authorization: `Bearer ${token}` } })).usuario
+      ?.locked;
+  expect(await locked()).toBe(true);
+  await clock.advance(59_000);
+  expect(await codeOf(right())).toBe(Code.ResourceExhausted);
+  await clock.advance(1_000);
+  expect(await locked()).toBe(false);
+  expect(await codeOf(right())).toBe("ok");
 });
