@@ -24,6 +24,16 @@ export const platformEnvSchema = z.object({
   SERVICE_CALL_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),
   AMQP_URL: z.url({ protocol: /^amqps?$/ }).optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** Object storage (any S3-compatible server); without it the service has no `storage`. */
+  S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  S3_ACCESS_KEY: z.string().min(1).optional(),
+  S3_SECRET_KEY: z.string().min(1).optional(),
+  /** Defaults to `consorcio-<service>`. */
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name (3-63 of a-z, 0-9, '.', '-')")
+    .optional(),
+  S3_REGION: z.string().min(1).default("us-east-1"),
   JWKS_URL: z.url().default("http://127.0.0.1:7001/.well-known/jwks.json"),
   JWT_ISSUER: z.string().min(1).default("consorcio-identidade"),
   JWT_AUDIENCE: z.string().min(1).default("consorcio"),

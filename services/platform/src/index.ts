@@ -23,4 +23,5 @@ export * from "./reflection.ts";
 export * from "./revocation.ts";
 export * from "./server.ts";
 export * from "./service.ts";
+export * from "./storage.ts";
 export * from "./unit-of-work.ts";

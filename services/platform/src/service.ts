@@ -24,6 +24,7 @@ import { connectRabbitMqBus } from "./rabbitmq-bus.ts";
 import { registerReflection } from "./reflection.ts";
 import { createRevocations, type Revocations, refusingRevoked } from "./revocation.ts";
 import { type HttpRoute, type RunningServer, startServer } from "./server.ts";
+import { type ObjectStorage, openMinioStorage, s3Settings } from "./storage.ts";
 import { createTransactions, type Transactions } from "./unit-of-work.ts";
 
 /** Everything a service's routes, consumers and hooks may use. */
@@ -40,6 +41,8 @@ export interface ServiceContext<Config extends PlatformConfig = PlatformConfig> 
   /** Disabled subjects whose earlier access tokens every service refuses. */
   revocations: Revocations;
   verifyToken: TokenVerifier;
+  /** Objects in the service's bucket; undefined without S3_ENDPOINT (a service needing it fails in `prepare`). */
+  storage?: ObjectStorage;
   /** The time business decisions use; tests move it. */
   clock: Clock;
 }
@@ -142,6 +145,8 @@ export async function runService<Env extends z.ZodObject, Deps>(
       logger,
     });
     const clock = options.clock ?? systemClock;
+    const storageSettings = s3Settings(config);
+    const storage = storageSettings ? await openMinioStorage(storageSettings, logger) : undefined;
     const base = {
       config,
       logger,
@@ -153,6 +158,7 @@ export async function runService<Env extends z.ZodObject, Deps>(
       revocations,
       clients,
       clock,
+      ...(storage ? { storage } : {}),
     };
     const deps = (await definition.prepare?.(base)) as Deps;
     if (definition.onStop) owned.unshift(() => definition.onStop?.(deps) ?? Promise.resolve());
@@ -173,7 +179,7 @@ export async function runService<Env extends z.ZodObject, Deps>(
       await bus.subscribe({
         queue: consumer.queue,
         bindings: consumerBindings(consumer),
-        handler: inboxHandler(db, consumer, logger),
+        handler: inboxHandler(base.tx, consumer, logger),
         maxAttempts: config.EVENTS_MAX_ATTEMPTS,
         retryDelayMs: config.EVENTS_RETRY_DELAY_MS,
         ...(consumer.prefetch ? { prefetch: consumer.prefetch } : {}),
@@ -233,7 +239,11 @@ export async function runService<Env extends z.ZodObject, Deps>(
           services: definition.services.map((service) => service.typeName),
           // Without the broker the service still takes writes (they wait in the outbox): degraded, still ready.
           required: { database: () => db.ping() },
-          optional: { broker: async () => bus.healthy(), cache: () => cache.healthy() },
+          optional: {
+            broker: async () => bus.healthy(),
+            cache: () => cache.healthy(),
+            ...(storage ? { storage: () => storage.healthy() } : {}),
+          },
           probeTimeoutMs: config.HEALTH_PROBE_TIMEOUT_MS,
         });
         registerReflection(router, definition.services);

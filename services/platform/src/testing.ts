@@ -1,8 +1,11 @@
 // Helpers for the services' own tests: real servers, fresh databases, test tokens.
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
 import amqp from "amqplib";
@@ -11,6 +14,7 @@ import pg from "pg";
 import type { z } from "zod";
 import { roleName } from "./auth.ts";
 import type { Clock } from "./clock.ts";
+import { startLocalS3 } from "./local-s3.ts";
 import type { Logger } from "./logging.ts";
 import { type RunningService, runService, type ServiceDefinition } from "./service.ts";
 
@@ -210,5 +214,18 @@ export async function serveJwks(
     url: `http://127.0.0.1:${port}/.well-known/jwks.json`,
     hits: () => hits,
     close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** An S3-compatible server (s3rver) on a random port over a temporary folder, removed by close(). */
+export async function startTestS3(): Promise<{ env: Record<string, string>; close(): Promise<void> }> {
+  const directory = await mkdtemp(join(tmpdir(), "consorcio-s3-"));
+  const server = await startLocalS3({ directory, port: 0 });
+  return {
+    env: server.env,
+    async close() {
+      await server.close();
+      await rm(directory, { recursive: true, force: true });
+    },
   };
 }

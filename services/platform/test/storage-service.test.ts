@@ -1,0 +1,90 @@
+import { Code, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  Health,
+  HealthCheckResponse_ServingStatus as Status,
+} from "@consorcio/gen/grpc/health/v1/health_pb.js";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { ConfigError, loadConfig } from "../src/config.ts";
+import { s3Settings } from "../src/storage.ts";
+import { startTestS3 } from "../src/testing.ts";
+import { startWidgetHarness, type WidgetHarness } from "./support.ts";
+
+describe("a service with S3 settings", () => {
+  let s3: Awaited<ReturnType<typeof startTestS3>>;
+  let harness: WidgetHarness;
+  beforeAll(async () => {
+    s3 = await startTestS3();
+    harness = await startWidgetHarness(s3.env);
+  });
+  afterAll(async () => {
+    await harness?.stop();
+    await s3?.close().catch(() => undefined);
+  });
+
+  test("gets context.storage on its own bucket, created at start, and a storage health entry", async () => {
+    const storage = harness.service.context.storage;
+    expect(storage?.bucket).toBe("consorcio-platformtest");
+    expect(await storage?.healthy()).toBe(true);
+    await storage?.put("ola.txt", "olá", { contentType: "text/plain" });
+    expect((await storage?.head("ola.txt"))?.contentType).toBe("text/plain");
+
+    const health = createClient(Health, createGrpcTransport({ baseUrl: harness.service.url }));
+    expect((await health.check({ service: "storage" })).status).toBe(Status.SERVING);
+    expect(Object.keys((await health.list({})).statuses)).toContain("storage");
+  });
+
+  test("storage down is reported on its own and does not make the service unready", async () => {
+    await s3.close();
+    const health = createClient(Health, createGrpcTransport({ baseUrl: harness.service.url }));
+    expect((await health.check({ service: "storage" })).status).toBe(Status.NOT_SERVING);
+    expect((await health.check({ service: "" })).status).toBe(Status.SERVING);
+  });
+});
+
+describe("a service without S3 settings", () => {
+  test("has no storage and no storage health entry", async () => {
+    const harness = await startWidgetHarness();
+    try {
+      expect(harness.service.context.storage).toBeUndefined();
+      const health = createClient(Health, createGrpcTransport({ baseUrl: harness.service.url }));
+      await expect(health.check({ service: "storage" })).rejects.toMatchObject({ code: Code.NotFound });
+    } finally {
+      await harness.stop();
+    }
+  });
+});
+
+describe("S3 settings", () => {
+  const base = { DATABASE_URL: "postgres://u@127.0.0.1/db", PORT: "1" };
+
+  test("the bucket defaults per service; the region to us-east-1", () => {
+    const config = loadConfig("documentos", {
+      ...base,
+      S3_ENDPOINT: "http://127.0.0.1:7090",
+      S3_ACCESS_KEY: "a",
+      S3_SECRET_KEY: "b",
+    });
+    expect(s3Settings(config)).toMatchObject({ bucket: "consorcio-documentos", region: "us-east-1" });
+    expect(
+      s3Settings(
+        loadConfig("documentos", {
+          ...base,
+          S3_ENDPOINT: "http://m:9000",
+          S3_ACCESS_KEY: "a",
+          S3_SECRET_KEY: "b",
+          S3_BUCKET: "docs",
+        }),
+      )?.bucket,
+    ).toBe("docs");
+    expect(s3Settings(loadConfig("documentos", base))).toBeUndefined();
+  });
+
+  test("an endpoint without keys, a bad endpoint or bucket stop the start with a clear message", () => {
+    expect(() =>
+      s3Settings(loadConfig("documentos", { ...base, S3_ENDPOINT: "http://127.0.0.1:7090" })),
+    ).toThrow(/S3_ACCESS_KEY: required with S3_ENDPOINT[\s\S]*S3_SECRET_KEY: required/);
+    expect(() => loadConfig("documentos", { ...base, S3_ENDPOINT: "ftp://x" })).toThrow(ConfigError);
+    expect(() => loadConfig("documentos", { ...base, S3_BUCKET: "Not_A_Bucket" })).toThrow(/S3_BUCKET/);
+  });
+});
