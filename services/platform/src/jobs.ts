@@ -40,7 +40,7 @@ export interface JobRunResult {
 export interface JobScheduler {
   /** Runs a job now, whatever its schedule (operators, tests); recorded as a manual run. */
   runJob(name: string): Promise<JobRunResult>;
-  /** No new run starts; resolves when the runs in progress ended. */
+  /** No new run starts; resolves when the runs in progress ended, or after `stopTimeoutMs`. */
   stop(): Promise<void>;
 }
 
@@ -49,6 +49,8 @@ export interface JobSchedulerOptions {
   clock: Clock;
   logger: Logger;
   jobs: readonly JobDefinition[];
+  /** How long `stop` waits for runs in progress before it gives up on them (10 s). */
+  stopTimeoutMs?: number;
 }
 
 /** Real-time cap between checks: a long wait never outlives a clock that drifted. */
@@ -202,7 +204,17 @@ export function startJobScheduler(options: JobSchedulerOptions): JobScheduler {
       stopped = true;
       clearTimeout(timer);
       unsubscribe?.();
-      await Promise.all(inFlight);
+      if (inFlight.size === 0) return;
+      let timeout: NodeJS.Timeout | undefined;
+      const gaveUp = await Promise.race([
+        Promise.all(inFlight).then(() => false),
+        new Promise<boolean>((resolve) => {
+          timeout = setTimeout(() => resolve(true), options.stopTimeoutMs ?? 10_000);
+        }),
+      ]);
+      clearTimeout(timeout);
+      // Its row stays `running`; the next slot runs the job again.
+      if (gaveUp) logger.warn({ running: inFlight.size }, "jobs still running at shutdown");
     },
   };
 }

@@ -190,6 +190,7 @@ export async function runService<Env extends z.ZodObject, Deps>(
       db,
       clock,
       logger,
+      stopTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
       jobs: [...platformJobs({ db, clock }), ...(definition.jobs?.(context, deps) ?? [])],
     });
     // Before what the jobs use (the service's deps, the relay, the database) is released.
