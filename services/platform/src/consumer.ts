@@ -1,18 +1,20 @@
 import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
-import type { EntityManager } from "@mikro-orm/postgresql";
 import type { IncomingMessage, MessageHandler } from "./bus.ts";
-import type { Database } from "./db.ts";
 import type { Logger } from "./logging.ts";
+import type { Transactions, UnitOfWork } from "./unit-of-work.ts";
 
-/** Handles one event type inside the consumer's transaction. */
+/**
+ * Handles one event type with the same unit of work as an RPC handler: its effect, the
+ * inbox row and the events it publishes (the next step of a saga) commit together.
+ */
 export interface EventHandler<Desc extends DescMessage = DescMessage> {
   schema: Desc;
-  handle(em: EntityManager, event: MessageShape<Desc>, message: IncomingMessage): Promise<void>;
+  handle(uow: UnitOfWork, event: MessageShape<Desc>, message: IncomingMessage): Promise<void>;
 }
 
 export function on<Desc extends DescMessage>(
   schema: Desc,
-  handle: (em: EntityManager, event: MessageShape<Desc>, message: IncomingMessage) => Promise<void>,
+  handle: (uow: UnitOfWork, event: MessageShape<Desc>, message: IncomingMessage) => Promise<void>,
 ): EventHandler {
   return { schema, handle } as unknown as EventHandler;
 }
@@ -24,7 +26,7 @@ export interface ConsumerDefinition {
   handlers: readonly EventHandler[];
   /** Bind `#` and hand events with no typed handler to `fallback` (auditoria). */
   bindAll?: boolean;
-  fallback?: (em: EntityManager, message: IncomingMessage) => Promise<void>;
+  fallback?: (uow: UnitOfWork, message: IncomingMessage) => Promise<void>;
   /** Deliveries in flight at once (the bus's default otherwise): each holds its body and a connection. */
   prefetch?: number;
 }
@@ -34,7 +36,7 @@ export interface ConsumerDefinition {
  * transaction as the effect, so a redelivered message has no second effect, and
  * the bus acks only after that transaction committed.
  */
-export function inboxHandler(db: Database, definition: ConsumerDefinition, logger: Logger): MessageHandler {
+export function inboxHandler(tx: Transactions, definition: ConsumerDefinition, logger: Logger): MessageHandler {
   const byType = new Map(definition.handlers.map((handler) => [handler.schema.typeName, handler]));
   return async (message) => {
     if (!message.id) {
@@ -43,15 +45,15 @@ export function inboxHandler(db: Database, definition: ConsumerDefinition, logge
     }
     const handler = byType.get(message.type);
     if (!handler && !definition.fallback) return;
-    await db.fork().transactional(async (em) => {
-      const inserted = await em.execute<{ message_id: string }[]>(
+    await tx.consume(message, async (uow) => {
+      const inserted = await uow.em.execute<{ message_id: string }[]>(
         `insert into platform_inbox (consumer, message_id, event_type) values (?, ?, ?)
          on conflict do nothing returning message_id`,
         [definition.queue, message.id, message.type],
       );
       if (inserted.length === 0) return; // already applied
-      if (handler) await handler.handle(em, fromBinary(handler.schema, message.body), message);
-      else await definition.fallback?.(em, message);
+      if (handler) await handler.handle(uow, fromBinary(handler.schema, message.body), message);
+      else await definition.fallback?.(uow, message);
     });
   };
 }

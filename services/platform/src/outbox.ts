@@ -10,6 +10,8 @@ export interface EventMeta {
   traceparent?: string | undefined;
   /** Who caused it (a subject id, never a name). */
   actor?: string | undefined;
+  /** The message whose handling published it (a saga step). */
+  causationId?: string | undefined;
 }
 
 /**
@@ -27,6 +29,7 @@ export function enqueueEvent<Desc extends DescMessage>(
   if (meta.correlationId) headers["correlation-id"] = meta.correlationId;
   if (meta.traceparent) headers.traceparent = meta.traceparent;
   if (meta.actor) headers.actor = meta.actor;
+  if (meta.causationId) headers["causation-id"] = meta.causationId;
   em.create(OutboxMessage, {
     id,
     eventType: schema.typeName,

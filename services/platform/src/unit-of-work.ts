@@ -4,11 +4,12 @@ import type { HandlerContext } from "@connectrpc/connect";
 import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { takeCallRecord } from "./audit.ts";
+import type { IncomingMessage } from "./bus.ts";
 import { principalKey, requestContextKey } from "./context.ts";
 import type { Database } from "./db.ts";
 import { FailedPreconditionError } from "./errors.ts";
 import type { OutboxRelay } from "./outbox.ts";
-import { enqueueEvent } from "./outbox.ts";
+import { type EventMeta, enqueueEvent } from "./outbox.ts";
 
 /**
  * A result that is a failure to report only after the transaction commits (a
@@ -55,6 +56,11 @@ export interface Transactions {
   /** `run` for background jobs (no call, no caller): events carry the actor `system`. */
   job<T>(work: (uow: UnitOfWork) => Promise<T>): Promise<T>;
   /**
+   * `run` for a consumed message (a saga step): events it publishes carry on the message's
+   * correlation id, trace context and actor, and name it as their cause.
+   */
+  consume<T>(message: IncomingMessage, work: (uow: UnitOfWork) => Promise<T>): Promise<T>;
+  /**
    * Like `run`, keyed by the request's `request_id`: a retry with the same id gets the
    * first response and changes nothing. The stored response commits with the change.
    */
@@ -71,10 +77,21 @@ export function createTransactions(db: Database, relay: OutboxRelay): Transactio
   const run = async <T>(
     context: HandlerContext | undefined,
     work: (uow: UnitOfWork) => Promise<T>,
+    cause?: IncomingMessage,
   ): Promise<T> => {
     const request = context?.values.get(requestContextKey);
-    const actor = context ? context.values.get(principalKey)?.subject : "system";
-    const meta = { correlationId: request?.correlationId, traceparent: request?.traceparent, actor };
+    const meta: EventMeta = cause
+      ? {
+          correlationId: cause.headers["correlation-id"],
+          traceparent: cause.headers.traceparent,
+          actor: cause.headers.actor ?? "system",
+          causationId: cause.id,
+        }
+      : {
+          correlationId: request?.correlationId,
+          traceparent: request?.traceparent,
+          actor: context ? context.values.get(principalKey)?.subject : "system",
+        };
     let published = false;
     const result = await db.fork().transactional(async (em) => {
       const value = await work({
@@ -99,6 +116,7 @@ export function createTransactions(db: Database, relay: OutboxRelay): Transactio
   return {
     run,
     job: (work) => run(undefined, work),
+    consume: (message, work) => run(undefined, work, message),
     async idempotent(context, request, responseSchema, work, replay) {
       if (!request.requestId) return run(context, work);
       const method = `${context.service.typeName}/${context.method.name}`;

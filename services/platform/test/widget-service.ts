@@ -158,7 +158,7 @@ export const widgetService: ServiceDefinition<typeof widgetEnv> = {
     {
       queue: config.WIDGET_QUEUE,
       handlers: [
-        on(WidgetTocadoSchema, async (em, event) => {
+        on(WidgetTocadoSchema, async ({ em }, event) => {
           if (event.widgetId.startsWith(POISON)) throw new Error("poison message");
           await em.execute(
             `insert into widget_touch (widget_id, total, deliveries) values (?, ?, 1)

@@ -8,7 +8,7 @@ export function auditConsumer(queue: string, registry: Registry, prefetch: numbe
     queue,
     handlers: [],
     bindAll: true,
-    fallback: (em, message) => append(em, describe(message, registry)),
+    fallback: ({ em }, message) => append(em, describe(message, registry)),
     prefetch,
   };
 }
