@@ -94,7 +94,19 @@ Argument: dict "root" $ "name" <service> "svc" <values>.
     secretKeyRef:
       name: {{ $refs.s3.name }}
       key: {{ $refs.s3.secretKeyKey }}
+- name: SERVICE_CLIENT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ $refs.serviceAccounts.name }}
+      key: {{ .name }}
+      optional: true
 {{- if .svc.jwtSigner }}
+- name: SERVICE_ACCOUNTS
+  valueFrom:
+    secretKeyRef:
+      name: {{ $refs.serviceAccounts.name }}
+      key: {{ $refs.serviceAccounts.accountsKey }}
+      optional: true
 - name: IDENTIDADE_SECRET_KEY
   valueFrom:
     secretKeyRef:

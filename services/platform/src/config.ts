@@ -19,7 +19,11 @@ export const platformEnvSchema = z.object({
   HEALTH_PROBE_TIMEOUT_MS: z.coerce.number().int().min(50).default(1_000),
   /** The service account this service calls others as (client-credentials grant at identidade). */
   SERVICE_CLIENT_ID: z.string().min(1).max(128).optional(),
-  SERVICE_CLIENT_SECRET: z.string().min(1).max(256).optional(),
+  // Empty is unset: compose passes `${SERVICE_SECRET_<NAME>:-}` for services that call nobody.
+  SERVICE_CLIENT_SECRET: z.preprocess(
+    (value) => (value === "" ? undefined : value),
+    z.string().min(1).max(256).optional(),
+  ),
   /** Deadline of a call to another service made outside any incoming call (jobs, consumers). */
   SERVICE_CALL_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),
   AMQP_URL: z.url({ protocol: /^amqps?$/ }).optional(),
