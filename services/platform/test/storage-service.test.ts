@@ -1,3 +1,7 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
@@ -6,6 +10,7 @@ import {
 } from "@consorcio/gen/grpc/health/v1/health_pb.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.ts";
+import { LOCAL_S3_CREDENTIALS, type LocalS3, startLocalS3 } from "../src/local-s3.ts";
 import { s3Settings } from "../src/storage.ts";
 import { startTestS3 } from "../src/testing.ts";
 import { startWidgetHarness, type WidgetHarness } from "./support.ts";
@@ -41,6 +46,43 @@ describe("a service with S3 settings", () => {
     expect((await health.check({ service: "" })).status).toBe(Status.SERVING);
   });
 });
+
+describe("a service whose S3 server is down at start", () => {
+  test("starts, reports storage NOT_SERVING, and creates its bucket on the first put once the server is up", async () => {
+    const port = await freePort();
+    const directory = await mkdtemp(join(tmpdir(), "consorcio-s3-late-"));
+    const harness = await startWidgetHarness({
+      S3_ENDPOINT: `http://127.0.0.1:${port}`,
+      S3_ACCESS_KEY: LOCAL_S3_CREDENTIALS.accessKey,
+      S3_SECRET_KEY: LOCAL_S3_CREDENTIALS.secretKey,
+    });
+    let s3: LocalS3 | undefined;
+    try {
+      const health = createClient(Health, createGrpcTransport({ baseUrl: harness.service.url }));
+      expect((await health.check({ service: "" })).status).toBe(Status.SERVING);
+      expect((await health.check({ service: "storage" })).status).toBe(Status.NOT_SERVING);
+      const storage = harness.service.context.storage;
+      await expect(storage?.put("cedo.txt", "x")).rejects.toThrow();
+
+      s3 = await startLocalS3({ directory, port });
+      await storage?.put("depois.txt", "y");
+      expect(await storage?.exists("depois.txt")).toBe(true);
+      expect((await health.check({ service: "storage" })).status).toBe(Status.SERVING);
+    } finally {
+      await harness.stop();
+      await s3?.close();
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 describe("a service without S3 settings", () => {
   test("has no storage and no storage health entry", async () => {
