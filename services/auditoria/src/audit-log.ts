@@ -82,6 +82,7 @@ export function describe(
 export async function append(
   em: EntityManager,
   entry: Omit<ChainedFields, "seq" | "recordedAt">,
+  recordedAt: Date,
 ): Promise<void> {
   const [head] = await em.execute<{ last_seq: string; last_hash: string }[]>(
     "select last_seq, last_hash from audit_chain_head where id = 1 for update",
@@ -94,7 +95,7 @@ export async function append(
   const fields: ChainedFields = {
     ...entry,
     seq: String(BigInt(head.last_seq) + 1n),
-    recordedAt: new Date().toISOString(),
+    recordedAt: recordedAt.toISOString(),
   };
   const hash = recordHash(head.last_hash, fields);
   em.create(AuditRecordRow, { ...fields, previousHash: head.last_hash, hash });

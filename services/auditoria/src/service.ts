@@ -27,7 +27,10 @@ export const service: ServiceDefinition<typeof env, Registry> = {
   grants: { audit_record: ["SELECT", "INSERT"] },
   prepare: () => loadContractRegistry(),
   routes: (router, context) => routes(router, context),
-  consumers: ({ config }, registry) => [
-    auditConsumer(config.AUDITORIA_QUEUE, registry, config.AUDITORIA_PREFETCH),
+  // The clock is read per message: `migrate` builds this list from the configuration alone.
+  consumers: (context, registry) => [
+    auditConsumer(context.config.AUDITORIA_QUEUE, registry, context.config.AUDITORIA_PREFETCH, () =>
+      context.clock.now(),
+    ),
   ],
 };
