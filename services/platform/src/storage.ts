@@ -47,11 +47,10 @@ export interface ObjectStorage {
 
 export class StorageObjectNotFoundError extends NotFoundError {}
 
-/** The store failed or holds something other than what was written (hash mismatch). */
-export class StorageError extends DomainError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(Code.Unavailable, message);
-    if (options?.cause) this.cause = options.cause;
+/** The store returned other bytes than were written (their hash differs): DataLoss. */
+export class StorageIntegrityError extends DomainError {
+  constructor(message: string) {
+    super(Code.DataLoss, message);
   }
 }
 
@@ -146,7 +145,9 @@ class HashCheck extends Transform {
   }
   override _flush(callback: TransformCallback): void {
     const actual = this.#hash.digest("hex");
-    callback(actual === this.#expected ? null : new StorageError("stored object does not match its hash"));
+    callback(
+      actual === this.#expected ? null : new StorageIntegrityError("stored object does not match its hash"),
+    );
   }
 }
 
@@ -295,6 +296,7 @@ export async function openMinioStorage(settings: S3Settings, logger: Logger): Pr
         typeof body === "string" || body instanceof Uint8Array ? Readable.from([Buffer.from(body)]) : body;
       const hash = createHash("sha256");
       const blocks = readParts(source, hash, options.size)[Symbol.asyncIterator]();
+      // Called once the whole body was read.
       const metadata = () => ({
         "Content-Type": contentType,
         [`X-Amz-Meta-${HASH_META}`]: hash.digest("hex"),

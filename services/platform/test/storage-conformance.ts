@@ -232,7 +232,10 @@ export function storageConformance(
         sha256: sha256("original"),
       });
       const { body } = await store.get("adulterado");
-      await expect(body.toArray()).rejects.toThrow("does not match its hash");
+      await expect(body.toArray()).rejects.toMatchObject({
+        code: Code.DataLoss,
+        message: expect.stringContaining("does not match its hash"),
+      });
     });
 
     test("hostile keys and content types are refused before reaching the server", async () => {
