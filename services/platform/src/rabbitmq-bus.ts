@@ -55,7 +55,10 @@ function toIncoming(msg: Message): IncomingMessage {
 export async function connectRabbitMqBus(options: {
   url: string;
   logger: Logger;
-  /** Waits this long for the first connection before returning; the bus works either way. */
+  /**
+   * Waits this long for the first connection before returning (default 10 s, so callers find
+   * their queues declared); the bus works either way, connecting in the background.
+   */
   waitForConnectMs?: number;
 }): Promise<EventBus> {
   const { logger } = options;
@@ -195,9 +198,10 @@ export async function connectRabbitMqBus(options: {
     return publisher;
   };
 
-  if (options.waitForConnectMs) {
-    await connectedWithin(options.waitForConnectMs).catch(() =>
-      logger.warn({ waitedMs: options.waitForConnectMs }, "starting without the broker"),
+  const waitMs = options.waitForConnectMs ?? 10_000;
+  if (waitMs > 0) {
+    await connectedWithin(waitMs).catch(() =>
+      logger.warn({ waitedMs: waitMs }, "starting without the broker"),
     );
   }
 
