@@ -15,13 +15,13 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
 import { AuditoriaService } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_service_pb.js";
 import { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
 import {
   ConsorciadoCriadoSchema,
   TipoPessoa,
 } from "@consorcio/gen/consorcio/consorciados/v1/consorciado_pb.js";
+import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/platform/v1/chamada_pb.js";
 import amqp from "amqplib";
 import pg from "pg";
 import { uuidv7 } from "uuidv7";

@@ -5,9 +5,9 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import {
   type AuditRecord,
   AuditRecordSchema,
-  ChamadaRegistradaSchema,
   RecordKind,
 } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
+import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/platform/v1/chamada_pb.js";
 import { type IncomingMessage, InvalidArgumentError } from "@consorcio/platform";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import {
@@ -32,13 +32,16 @@ export function storable(text: string): string {
   return bounded.toWellFormed();
 }
 
+/** Where call records were published before they became a platform contract; same fields and numbers. */
+const LEGACY_CALL_TYPE = "consorcio.auditoria.v1.ChamadaRegistrada";
+
 /** What the record is about and who caused it, read from the event itself. */
 export function describe(
   message: IncomingMessage,
   registry: Registry,
 ): Omit<ChainedFields, "seq" | "recordedAt"> {
   const occurredAt = message.timestamp.toISOString();
-  if (message.type === ChamadaRegistradaSchema.typeName) {
+  if (message.type === ChamadaRegistradaSchema.typeName || message.type === LEGACY_CALL_TYPE) {
     const call = fromBinary(ChamadaRegistradaSchema, message.body);
     return {
       kind: "CALL",

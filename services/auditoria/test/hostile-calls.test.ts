@@ -6,9 +6,9 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
 import { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
 import { ConsorciadoService } from "@consorcio/gen/consorcio/consorciados/v1/consorciado_service_pb.js";
+import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/platform/v1/chamada_pb.js";
 import { connectRabbitMqBus, createLogger, deadLetterQueue } from "@consorcio/platform";
 import {
   createTestDatabase,

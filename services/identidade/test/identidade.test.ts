@@ -4,7 +4,6 @@ import { create, type DescService, fromBinary, toBinary } from "@bufbuild/protob
 import { FieldMaskSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
 import { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
 import { AuthService } from "@consorcio/gen/consorcio/identidade/v1/auth_service_pb.js";
 import { LoginBloqueadoSchema, UsuarioKind } from "@consorcio/gen/consorcio/identidade/v1/usuario_pb.js";
@@ -12,6 +11,7 @@ import {
   CreateUsuarioRequestSchema,
   UsuarioService,
 } from "@consorcio/gen/consorcio/identidade/v1/usuario_service_pb.js";
+import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/platform/v1/chamada_pb.js";
 import { RetryInfoSchema } from "@consorcio/gen/google/rpc/error_details_pb.js";
 import { deleteQueues, eventually, startTestService, type TestService } from "@consorcio/platform/testing.ts";
 import { base64url, decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";

@@ -11,7 +11,7 @@ import {
 import {
   type ChamadaRegistrada,
   ChamadaRegistradaSchema,
-} from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
+} from "@consorcio/gen/consorcio/platform/v1/chamada_pb.js";
 import { principalKey, requestContextKey } from "./context.ts";
 import type { Logger } from "./logging.ts";
 

@@ -36,7 +36,11 @@ export interface ConsumerDefinition {
  * transaction as the effect, so a redelivered message has no second effect, and
  * the bus acks only after that transaction committed.
  */
-export function inboxHandler(tx: Transactions, definition: ConsumerDefinition, logger: Logger): MessageHandler {
+export function inboxHandler(
+  tx: Transactions,
+  definition: ConsumerDefinition,
+  logger: Logger,
+): MessageHandler {
   const byType = new Map(definition.handlers.map((handler) => [handler.schema.typeName, handler]));
   return async (message) => {
     if (!message.id) {

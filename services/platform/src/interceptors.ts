@@ -8,7 +8,7 @@ import {
 } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { createValidateInterceptor } from "@connectrpc/validate";
-import type { ChamadaRegistrada } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
+import type { ChamadaRegistrada } from "@consorcio/gen/consorcio/platform/v1/chamada_pb.js";
 import { DeadlockException, OptimisticLockError, UniqueConstraintViolationException } from "@mikro-orm/core";
 import { uuidv7 } from "uuidv7";
 import { createAdmittedMarker, createCallAuditInterceptor, type RefusalAudit } from "./audit.ts";

@@ -3,14 +3,14 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import {
   type ChamadaRegistrada,
   ChamadaRegistradaSchema,
-} from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
+} from "@consorcio/gen/consorcio/platform/v1/chamada_pb.js";
 import type { z } from "zod";
 import { createRefusalAudit } from "./audit.ts";
 import { createTokenVerifier, type TokenVerifier } from "./auth.ts";
 import type { EventBus, QueueTopology } from "./bus.ts";
 import { type Cache, createRedisCache } from "./cache.ts";
-import { createServiceClients, type ServiceClients, serviceAccountId } from "./clients.ts";
 import type { ServiceName } from "./catalog.ts";
+import { createServiceClients, type ServiceClients, serviceAccountId } from "./clients.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { ConfigError, loadConfig, type PlatformConfig, requireNode24 } from "./config.ts";
 import { type ConsumerDefinition, consumerBindings, inboxHandler } from "./consumer.ts";
@@ -139,7 +139,10 @@ export async function runService<Env extends z.ZodObject, Deps>(
       calls: definition.calls ?? [],
       env: options.env,
       credentials: config.SERVICE_CLIENT_SECRET
-        ? { clientId: config.SERVICE_CLIENT_ID ?? serviceAccountId(definition.name), clientSecret: config.SERVICE_CLIENT_SECRET }
+        ? {
+            clientId: config.SERVICE_CLIENT_ID ?? serviceAccountId(definition.name),
+            clientSecret: config.SERVICE_CLIENT_SECRET,
+          }
         : undefined,
       defaultTimeoutMs: config.SERVICE_CALL_TIMEOUT_MS,
       logger,

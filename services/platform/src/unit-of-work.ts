@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { clone, type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
-import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
+import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/platform/v1/chamada_pb.js";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { takeCallRecord } from "./audit.ts";
 import type { IncomingMessage } from "./bus.ts";

@@ -4,11 +4,11 @@ import { create, fromBinary } from "@bufbuild/protobuf";
 import { timestampDate, timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
 import {
   type ChamadaRegistrada,
   ChamadaRegistradaSchema,
-} from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
-import { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
+} from "@consorcio/gen/consorcio/platform/v1/chamada_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "@consorcio/gen/grpc/health/v1/health_pb.js";
 import { afterAll, describe, expect, test } from "vitest";
 import { createRefusalAudit } from "../src/audit.ts";

@@ -12,4 +12,8 @@ busConformance(
   async () => {},
 );
 
-busConformance("RabbitMQ", () => connectRabbitMqBus({ url: testServers.amqpUrl, logger, waitForConnectMs: 10_000 }), deleteQueues);
+busConformance(
+  "RabbitMQ",
+  () => connectRabbitMqBus({ url: testServers.amqpUrl, logger, waitForConnectMs: 10_000 }),
+  deleteQueues,
+);

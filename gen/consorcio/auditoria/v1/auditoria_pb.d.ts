@@ -4,109 +4,12 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
-import type { Role } from "../../auth/v1/policy_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 
 /**
  * Describes the file consorcio/auditoria/v1/auditoria.proto.
  */
 export declare const file_consorcio_auditoria_v1_auditoria: GenFile;
-
-/**
- * Published by the platform for every call to a mutating RPC, in any service.
- * Carries no request body: personal data never leaves the service that owns it.
- *
- * @generated from message consorcio.auditoria.v1.ChamadaRegistrada
- */
-export declare type ChamadaRegistrada = Message<"consorcio.auditoria.v1.ChamadaRegistrada"> & {
-  /**
-   * Service process that served the call, e.g. "consorciados".
-   *
-   * @generated from field: string service = 1;
-   */
-  service: string;
-
-  /**
-   * Full RPC name, e.g. "consorcio.consorciados.v1.ConsorciadoService/CreateConsorciado".
-   *
-   * @generated from field: string method = 2;
-   */
-  method: string;
-
-  /**
-   * Token subject of the caller; empty for public RPCs called anonymously.
-   *
-   * @generated from field: string actor = 3;
-   */
-  actor: string;
-
-  /**
-   * @generated from field: repeated consorcio.auth.v1.Role actor_roles = 4;
-   */
-  actorRoles: Role[];
-
-  /**
-   * Id of the resource the call is about, when the request names one.
-   *
-   * @generated from field: string target = 5;
-   */
-  target: string;
-
-  /**
-   * The caller's request_id (idempotency key), if any.
-   *
-   * @generated from field: string request_id = 6;
-   */
-  requestId: string;
-
-  /**
-   * @generated from field: string correlation_id = 7;
-   */
-  correlationId: string;
-
-  /**
-   * gRPC status name of the outcome: "OK", "INVALID_ARGUMENT", ...
-   *
-   * @generated from field: string result = 8;
-   */
-  result: string;
-
-  /**
-   * @generated from field: google.protobuf.Timestamp time = 9;
-   */
-  time?: Timestamp | undefined;
-
-  /**
-   * Client address as seen by the service (edge-forwarded when behind Envoy); empty in a summed
-   * record of the overflow bucket (more addresses refused at once than the service keeps apart).
-   *
-   * @generated from field: string client_ip = 10;
-   */
-  clientIp: string;
-
-  /**
-   * How many calls the record stands for: 1 for one call (0 in records made before this field).
-   * Calls refused before authentication are summed per (client_ip, method, result) over an
-   * interval: the first is recorded at once, the others in one record with their count when the
-   * interval ends. A summed record has no actor, target, request_id or correlation_id.
-   *
-   * @generated from field: uint32 count = 11;
-   */
-  count: number;
-
-  /**
-   * In a summed record: when the first call it counts arrived (time is when it was written).
-   *
-   * @generated from field: google.protobuf.Timestamp first_time = 12;
-   */
-  firstTime?: Timestamp | undefined;
-};
-
-/**
- * Describes the message consorcio.auditoria.v1.ChamadaRegistrada.
- * Use `create(ChamadaRegistradaSchema)` to create a new message.
- */
-export declare const ChamadaRegistradaSchema: GenMessage<ChamadaRegistrada>;
 
 /**
  * One entry of the append-only, hash-chained audit log.
@@ -211,7 +114,7 @@ export enum RecordKind {
   EVENT = 1,
 
   /**
-   * A call to a mutating RPC (from ChamadaRegistrada).
+   * A call to a mutating RPC (from consorcio.platform.v1.ChamadaRegistrada).
    *
    * @generated from enum value: RECORD_KIND_CALL = 2;
    */

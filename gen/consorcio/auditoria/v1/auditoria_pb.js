@@ -3,28 +3,20 @@
 /* eslint-disable */
 
 import { enumDesc, fileDesc, messageDesc, tsEnum } from "@bufbuild/protobuf/codegenv2";
-import { file_consorcio_auth_v1_policy } from "../../auth/v1/policy_pb.js";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 
 /**
  * Describes the file consorcio/auditoria/v1/auditoria.proto.
  */
 export const file_consorcio_auditoria_v1_auditoria = /*@__PURE__*/
-  fileDesc("CiZjb25zb3JjaW8vYXVkaXRvcmlhL3YxL2F1ZGl0b3JpYS5wcm90bxIWY29uc29yY2lvLmF1ZGl0b3JpYS52MSK5AgoRQ2hhbWFkYVJlZ2lzdHJhZGESDwoHc2VydmljZRgBIAEoCRIOCgZtZXRob2QYAiABKAkSDQoFYWN0b3IYAyABKAkSLAoLYWN0b3Jfcm9sZXMYBCADKA4yFy5jb25zb3JjaW8uYXV0aC52MS5Sb2xlEg4KBnRhcmdldBgFIAEoCRISCgpyZXF1ZXN0X2lkGAYgASgJEhYKDmNvcnJlbGF0aW9uX2lkGAcgASgJEg4KBnJlc3VsdBgIIAEoCRIoCgR0aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgljbGllbnRfaXAYCiABKAkSDQoFY291bnQYCyABKA0SLgoKZmlyc3RfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAirwIKC0F1ZGl0UmVjb3JkEgsKA3NlcRgBIAEoAxIwCgRraW5kGAIgASgOMiIuY29uc29yY2lvLmF1ZGl0b3JpYS52MS5SZWNvcmRLaW5kEgwKBHR5cGUYAyABKAkSEgoKbWVzc2FnZV9pZBgEIAEoCRIPCgdzdWJqZWN0GAUgASgJEg0KBWFjdG9yGAYgASgJEjEKDW9jY3VycmVkX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDXJlY29yZGVkX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDHBheWxvYWRfanNvbhgJIAEoCRIVCg1wcmV2aW91c19oYXNoGAogASgJEgwKBGhhc2gYCyABKAkqVgoKUmVjb3JkS2luZBIbChdSRUNPUkRfS0lORF9VTlNQRUNJRklFRBAAEhUKEVJFQ09SRF9LSU5EX0VWRU5UEAESFAoQUkVDT1JEX0tJTkRfQ0FMTBACYgZwcm90bzM", [file_consorcio_auth_v1_policy, file_google_protobuf_timestamp]);
-
-/**
- * Describes the message consorcio.auditoria.v1.ChamadaRegistrada.
- * Use `create(ChamadaRegistradaSchema)` to create a new message.
- */
-export const ChamadaRegistradaSchema = /*@__PURE__*/
-  messageDesc(file_consorcio_auditoria_v1_auditoria, 0);
+  fileDesc("CiZjb25zb3JjaW8vYXVkaXRvcmlhL3YxL2F1ZGl0b3JpYS5wcm90bxIWY29uc29yY2lvLmF1ZGl0b3JpYS52MSKvAgoLQXVkaXRSZWNvcmQSCwoDc2VxGAEgASgDEjAKBGtpbmQYAiABKA4yIi5jb25zb3JjaW8uYXVkaXRvcmlhLnYxLlJlY29yZEtpbmQSDAoEdHlwZRgDIAEoCRISCgptZXNzYWdlX2lkGAQgASgJEg8KB3N1YmplY3QYBSABKAkSDQoFYWN0b3IYBiABKAkSMQoNb2NjdXJyZWRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNcmVjb3JkZWRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMcGF5bG9hZF9qc29uGAkgASgJEhUKDXByZXZpb3VzX2hhc2gYCiABKAkSDAoEaGFzaBgLIAEoCSpWCgpSZWNvcmRLaW5kEhsKF1JFQ09SRF9LSU5EX1VOU1BFQ0lGSUVEEAASFQoRUkVDT1JEX0tJTkRfRVZFTlQQARIUChBSRUNPUkRfS0lORF9DQUxMEAJiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * Describes the message consorcio.auditoria.v1.AuditRecord.
  * Use `create(AuditRecordSchema)` to create a new message.
  */
 export const AuditRecordSchema = /*@__PURE__*/
-  messageDesc(file_consorcio_auditoria_v1_auditoria, 1);
+  messageDesc(file_consorcio_auditoria_v1_auditoria, 0);
 
 /**
  * Describes the enum consorcio.auditoria.v1.RecordKind.
