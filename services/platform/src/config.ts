@@ -30,6 +30,8 @@ export const platformEnvSchema = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   /** Object storage (any S3-compatible server); without it the service has no `storage`. */
   S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  /** The address clients outside reach the server at, for presigned URLs; defaults to S3_ENDPOINT. */
+  S3_PUBLIC_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   S3_ACCESS_KEY: z.string().min(1).optional(),
   S3_SECRET_KEY: z.string().min(1).optional(),
   /** Defaults to `consorcio-<service>`. */

@@ -56,6 +56,8 @@ export class StorageIntegrityError extends DomainError {
 
 export interface S3Settings {
   endpoint: URL;
+  /** Where presigned URLs point (the address outside clients reach); defaults to `endpoint`. */
+  publicEndpoint?: URL;
   accessKey: string;
   secretKey: string;
   bucket: string;
@@ -75,6 +77,7 @@ export function s3Settings(config: PlatformConfig): S3Settings | undefined {
     );
   return {
     endpoint: new URL(config.S3_ENDPOINT),
+    ...(config.S3_PUBLIC_ENDPOINT ? { publicEndpoint: new URL(config.S3_PUBLIC_ENDPOINT) } : {}),
     accessKey: config.S3_ACCESS_KEY as string,
     secretKey: config.S3_SECRET_KEY as string,
     bucket: config.S3_BUCKET ?? defaultBucket(config.service),
@@ -152,13 +155,17 @@ class HashCheck extends Transform {
 }
 
 /**
- * The body in parts of at least PART_SIZE bytes (the last one shorter), hashing as it goes;
- * refuses a body longer than MAX_OBJECT_BYTES or of another length than `size`.
+ * The body in parts of PART_SIZE bytes (the last one shorter), hashing as it goes; refuses a
+ * body longer than MAX_OBJECT_BYTES or of another length than `size`. A body of one part is
+ * gathered as it comes; a larger one goes through two buffers taking turns, so a part stays
+ * valid until the one after the next is asked for (the caller has uploaded it by then).
  */
 async function* readParts(source: Readable, hash: Hash, size: number | undefined): AsyncGenerator<Buffer> {
   const limit = Math.min(size ?? MAX_OBJECT_BYTES, MAX_OBJECT_BYTES);
   let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  let current: Buffer | undefined;
+  let spare: Buffer | undefined;
+  let filled = 0;
   let total = 0;
   for await (const chunk of source as AsyncIterable<Buffer | string>) {
     const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
@@ -172,32 +179,40 @@ async function* readParts(source: Readable, hash: Hash, size: number | undefined
         },
       ]);
     hash.update(bytes);
-    pending.push(bytes);
-    pendingBytes += bytes.length;
-    if (pendingBytes >= PART_SIZE) {
-      yield Buffer.concat(pending);
+    if (!current) {
+      if (filled + bytes.length < PART_SIZE) {
+        pending.push(bytes);
+        filled += bytes.length;
+        continue;
+      }
+      current = Buffer.allocUnsafe(PART_SIZE);
+      spare = Buffer.allocUnsafe(PART_SIZE);
+      filled = 0;
+      for (const earlier of pending) filled += earlier.copy(current, filled);
       pending = [];
-      pendingBytes = 0;
+    }
+    for (let offset = 0; offset < bytes.length; ) {
+      const copied = bytes.copy(current, filled, offset);
+      offset += copied;
+      filled += copied;
+      if (filled === PART_SIZE) {
+        yield current;
+        [current, spare] = [spare as Buffer, current];
+        filled = 0;
+      }
     }
   }
   if (size !== undefined && total !== size)
     throw new InvalidArgumentError([{ field: "body", message: `shorter than its size ${size}` }]);
-  if (pendingBytes > 0 || total === 0) yield Buffer.concat(pending);
+  if (!current) yield Buffer.concat(pending, filled);
+  else if (filled > 0) yield current.subarray(0, filled);
 }
 
 export async function openMinioStorage(settings: S3Settings, logger: Logger): Promise<ObjectStorage> {
-  const { endpoint, bucket } = settings;
-  const useSSL = endpoint.protocol === "https:";
-  const client = new Client({
-    endPoint: endpoint.hostname.replace(/^\[|\]$/g, ""),
-    port: endpoint.port ? Number(endpoint.port) : useSSL ? 443 : 80,
-    useSSL,
-    accessKey: settings.accessKey,
-    secretKey: settings.secretKey,
-    region: settings.region,
-    pathStyle: true,
-    partSize: PART_SIZE,
-  });
+  const { bucket } = settings;
+  const client = newClient(settings, settings.endpoint);
+  // Signing needs no request (the region is given), so it may name a host this process cannot reach.
+  const signer = settings.publicEndpoint ? newClient(settings, settings.publicEndpoint) : client;
   let bucketReady: Promise<void> | undefined;
   const ensureBucket = () => {
     bucketReady ??= createBucket(client, settings, logger).catch((error) => {
@@ -366,11 +381,25 @@ export async function openMinioStorage(settings: S3Settings, logger: Logger): Pr
         throw new InvalidArgumentError([
           { field: "expiresInSeconds", message: "must be 1 to 604800 seconds" },
         ]);
-      return client.presignedGetObject(bucket, key, expiresInSeconds);
+      return signer.presignedGetObject(bucket, key, expiresInSeconds);
     },
 
     healthy: () => client.bucketExists(bucket),
   };
+}
+
+function newClient(settings: S3Settings, endpoint: URL): Client {
+  const useSSL = endpoint.protocol === "https:";
+  return new Client({
+    endPoint: endpoint.hostname.replace(/^\[|\]$/g, ""),
+    port: endpoint.port ? Number(endpoint.port) : useSSL ? 443 : 80,
+    useSSL,
+    accessKey: settings.accessKey,
+    secretKey: settings.secretKey,
+    region: settings.region,
+    pathStyle: true,
+    partSize: PART_SIZE,
+  });
 }
 
 /** Safe to run from several replicas at once. */

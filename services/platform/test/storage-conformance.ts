@@ -9,7 +9,7 @@ import { eventually } from "../src/testing.ts";
 
 const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
 
-/** `count` bytes of a repeating pattern, made as they are read. */
+/** `count` bytes of a pattern repeating every 256 bytes (whatever `chunkSize`, a multiple of 256), made as they are read. */
 export function patternStream(count: number, chunkSize = 1 << 20): Readable {
   const chunk = Buffer.alloc(chunkSize);
   for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31 + 7) & 0xff;
@@ -135,6 +135,18 @@ export function storageConformance(
       expect(object.sha256).toBe(expected.sha256);
       expect(await hashOf(body)).toEqual(expected);
       expect(await keys(".staging/")).toEqual([]);
+    });
+
+    test("bodies ending exactly on a part boundary (8 and 16 MiB) round-trip", async () => {
+      const store = await fresh();
+      for (const bytes of [8 * 1024 * 1024, 16 * 1024 * 1024]) {
+        const expected = await hashOf(patternStream(bytes));
+        expect(await store.put(`limite/${bytes}`, patternStream(bytes, 3 * 65_536))).toMatchObject({
+          size: bytes,
+          sha256: expected.sha256,
+        });
+        expect(await hashOf((await store.get(`limite/${bytes}`)).body)).toEqual(expected);
+      }
     });
 
     test("an empty object and a Buffer body", async () => {

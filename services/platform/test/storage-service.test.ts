@@ -120,6 +120,16 @@ describe("S3 settings", () => {
       )?.bucket,
     ).toBe("docs");
     expect(s3Settings(loadConfig("documentos", base))).toBeUndefined();
+    const withPublic = s3Settings(
+      loadConfig("documentos", {
+        ...base,
+        S3_ENDPOINT: "http://minio:9000",
+        S3_PUBLIC_ENDPOINT: "https://arquivos.example.com",
+        S3_ACCESS_KEY: "a",
+        S3_SECRET_KEY: "b",
+      }),
+    );
+    expect(withPublic?.publicEndpoint?.href).toBe("https://arquivos.example.com/");
   });
 
   test("an endpoint without keys, a bad endpoint or bucket stop the start with a clear message", () => {

@@ -25,29 +25,30 @@ describe("streaming", () => {
   test("200 MB go through put and get while the process grows by less than 150 MB", async () => {
     const size = 200 * 1024 * 1024;
     const storage = await openMinioStorage({ ...settings(), bucket: "consorcio-streaming" }, logger);
-    const expected = createHash("sha256");
-    for await (const chunk of patternStream(size) as AsyncIterable<Buffer>) expected.update(chunk);
-    const sha256 = expected.digest("hex");
+    const hashOf = async (body: AsyncIterable<Buffer>) => {
+      const hash = createHash("sha256");
+      let bytes = 0;
+      for await (const chunk of body) {
+        hash.update(chunk);
+        bytes += chunk.length;
+      }
+      return { sha256: hash.digest("hex"), bytes };
+    };
 
     const before = process.memoryUsage().rss;
     let peak = before;
     const sampler = setInterval(() => {
       peak = Math.max(peak, process.memoryUsage().rss);
     }, 10);
+    let put: Awaited<ReturnType<typeof storage.put>>;
+    let got: { sha256: string; size: number };
+    let read: { sha256: string; bytes: number };
     try {
       // Generated as it is read: never a 200 MB buffer.
-      const put = await storage.put("grande.bin", patternStream(size));
-      expect(put).toMatchObject({ size, sha256 });
+      put = await storage.put("grande.bin", patternStream(size));
       const { object, body } = await storage.get("grande.bin");
-      expect(object).toMatchObject({ size, sha256 });
-      const read = createHash("sha256");
-      let bytes = 0;
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        read.update(chunk);
-        bytes += chunk.length;
-      }
-      expect(bytes).toBe(size);
-      expect(read.digest("hex")).toBe(sha256);
+      got = object;
+      read = await hashOf(body as AsyncIterable<Buffer>);
     } finally {
       clearInterval(sampler);
     }
@@ -56,7 +57,32 @@ describe("streaming", () => {
       `200 MB put+get: RSS before ${Math.round(before / 1048576)} MB, peak +${grewMb.toFixed(1)} MB`,
     );
     expect(grewMb).toBeLessThan(150);
+
+    // The hash of what was generated, computed only now so as not to grow the process before.
+    const expected = await hashOf(patternStream(size) as AsyncIterable<Buffer>);
+    expect(expected.bytes).toBe(size);
+    expect(put).toMatchObject({ size, sha256: expected.sha256 });
+    expect(got).toMatchObject({ size, sha256: expected.sha256 });
+    expect(read).toEqual(expected);
     await storage.delete("grande.bin");
+  });
+});
+
+describe("public endpoint", () => {
+  test("presigned URLs name S3_PUBLIC_ENDPOINT, where outside clients reach the server", async () => {
+    const inside = settings();
+    const outside = new URL(inside.endpoint);
+    outside.hostname = "localhost";
+    const storage = await openMinioStorage(
+      { ...inside, publicEndpoint: outside, bucket: "consorcio-public" },
+      logger,
+    );
+    await storage.put("recibo.txt", "pago", { contentType: "text/plain" });
+    const url = await storage.presignedGetUrl("recibo.txt", 60);
+    expect(url.startsWith(`http://localhost:${outside.port}/consorcio-public/recibo.txt?`)).toBe(true);
+    const response = await fetch(url);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe("pago");
   });
 });
 
