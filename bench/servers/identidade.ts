@@ -23,6 +23,8 @@ const running = await startTestService(service, {
   LOGIN_LIMIT_PER_IP: "100000000",
   // The longest allowed: tokens minted early in the run are still valid when the last case uses them.
   ACCESS_TOKEN_TTL_SECONDS: "3600",
+  // Service accounts for the service-to-service client bench: {"<service>": "<secret>"}.
+  SERVICE_ACCOUNTS: process.env.BENCH_SERVICE_ACCOUNTS ?? "",
 });
 try {
   const { url, port, context } = running.service;

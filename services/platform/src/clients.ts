@@ -44,14 +44,16 @@ export interface ServiceClients {
 }
 
 /** `consorcio.consorciados.v1.ConsorciadoService` is served by `consorciados`. */
-export function serviceOf(service: DescService): ServiceName {
-  const name = service.typeName.split(".")[1] as ServiceName;
-  if (!(name in SERVICE_PORTS)) throw new Error(`${service.typeName} belongs to no service of the catalog`);
-  return name;
+export function serviceOf(service: DescService): string {
+  return service.typeName.split(".")[1] ?? service.typeName;
 }
 
-export function peerUrl(name: ServiceName, env: Record<string, string | undefined>): string {
-  return env[`${name.toUpperCase()}_URL`] ?? `http://127.0.0.1:${SERVICE_PORTS[name]}`;
+/** `<NAME>_URL` when set, else the catalog's port on this host. */
+export function peerUrl(name: string, env: Record<string, string | undefined>): string {
+  const configured = env[`${name.toUpperCase()}_URL`];
+  if (configured) return configured;
+  if (!(name in SERVICE_PORTS)) throw new Error(`no address for ${name}: set ${name.toUpperCase()}_URL`);
+  return `http://127.0.0.1:${SERVICE_PORTS[name as ServiceName]}`;
 }
 
 const RETRYABLE = new Set([Code.Unavailable, Code.ResourceExhausted]);
@@ -127,11 +129,11 @@ function peerError(peer: string, error: unknown): ConnectError {
 }
 
 export function createServiceClients(options: ServiceClientsOptions): ServiceClients {
-  const transports = new Map<ServiceName, Transport>();
+  const transports = new Map<string, Transport>();
   const clients = new Map<string, Client<DescService>>();
   const declared = new Set(options.calls.map((service) => service.typeName));
 
-  const baseTransport = (name: ServiceName, interceptors: Interceptor[]) =>
+  const baseTransport = (name: string, interceptors: Interceptor[]) =>
     createConnectTransport({
       baseUrl: peerUrl(name, options.env),
       httpVersion: "2",
@@ -189,7 +191,7 @@ export function createServiceClients(options: ServiceClientsOptions): ServiceCli
     }
   };
 
-  const transportOf = (name: ServiceName): Transport => {
+  const transportOf = (name: string): Transport => {
     let transport = transports.get(name);
     if (!transport) {
       transport = baseTransport(name, [retrying(name), authenticating]);
