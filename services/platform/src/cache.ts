@@ -97,6 +97,23 @@ export function createMemoryCache(): Cache {
   };
 }
 
+/**
+ * A service's view of a cache shared by several (the embedded mode's one in-process cache):
+ * its keys get the service's prefix, like the Redis cache's `keyPrefix`, so two services never
+ * read each other's entries. The cache itself stays the shared, unprefixed namespace
+ * (revocations); closing the view leaves it open for the others.
+ */
+export function prefixedCache(cache: Cache, prefix: string): Cache {
+  return {
+    get: (key) => cache.get(prefix + key),
+    set: (key, value, ttl) => cache.set(prefix + key, value, ttl),
+    del: (...keys) => cache.del(...keys.map((key) => prefix + key)),
+    hit: (key, window) => cache.hit(prefix + key, window),
+    healthy: () => cache.healthy(),
+    close: async () => {},
+  };
+}
+
 /** Read-through: the cached value, or the loaded one (cached for next time). */
 export async function readThrough<T>(
   cache: Cache,

@@ -86,6 +86,12 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let stopped = false;
   let failures = 0;
   let wakeUp: (() => void) | undefined;
+  // A wake while draining (a commit after the batch was read) must not wait for the next poll.
+  let woken = false;
+  const wake = () => {
+    woken = true;
+    wakeUp?.();
+  };
 
   /** Publishes one batch; a broker failure is recorded on the rows (committed) and rethrown after. */
   const publishBatch = async (): Promise<number> => {
@@ -148,14 +154,17 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         clearTimeout(timer);
         resolve();
       };
+    }).finally(() => {
+      wakeUp = undefined;
     });
 
   // Back from an outage: publish what waited at once, not at the next poll.
-  bus.onConnected(() => wakeUp?.());
+  bus.onConnected(wake);
 
   const loop = (async () => {
     while (!stopped) {
       let waitMs = pollMs;
+      woken = false;
       try {
         // Broker down: rows stay as they are (no attempt counted) until it is back.
         if (bus.healthy()) await drain();
@@ -170,16 +179,18 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           "outbox relay could not publish",
         );
       }
+      // Woken during the drain: drain again at once (unless backing off after a failure).
+      if (woken && failures === 0) continue;
       if (!stopped) await sleep(waitMs);
     }
   })();
 
   return {
-    wake: () => wakeUp?.(),
+    wake,
     drain,
     async stop() {
       stopped = true;
-      wakeUp?.();
+      wake();
       await loop;
     },
   };

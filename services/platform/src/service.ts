@@ -8,7 +8,7 @@ import type { z } from "zod";
 import { createRefusalAudit } from "./audit.ts";
 import { createTokenVerifier, type TokenVerifier } from "./auth.ts";
 import type { EventBus, QueueTopology } from "./bus.ts";
-import { type Cache, createRedisCache } from "./cache.ts";
+import { type Cache, createRedisCache, prefixedCache } from "./cache.ts";
 import type { ServiceName } from "./catalog.ts";
 import { createServiceClients, type ServiceClients, serviceAccountId } from "./clients.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -121,14 +121,14 @@ export async function runService<Env extends z.ZodObject, Deps>(
   const owned: Array<() => Promise<void>> = [() => db.close()];
   try {
     const bus = options.bus ?? (await ownedBus(config, logger, owned));
-    const cache =
-      options.cache ??
-      (config.REDIS_URL
+    const cache = options.cache
+      ? prefixedCache(options.cache, `${definition.name}:`)
+      : config.REDIS_URL
         ? createRedisCache({ url: config.REDIS_URL, logger, prefix: `${definition.name}:` })
-        : undefined);
+        : undefined;
     if (!cache) throw new Error("REDIS_URL is required when no shared cache is given");
     if (!options.cache) owned.unshift(() => cache.close());
-    // Revocations live in the namespace every service reads; a given (embedded) cache has no prefix.
+    // Revocations live in the namespace every service reads: a given (embedded) cache itself, unprefixed.
     const sharedCache = options.cache ?? createRedisCache({ url: config.REDIS_URL as string, logger });
     if (!options.cache) owned.unshift(() => sharedCache.close());
     const revocations = createRevocations({ shared: sharedCache, service: definition.name, logger });
