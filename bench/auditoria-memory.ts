@@ -22,6 +22,7 @@ import {
   TipoPessoa,
 } from "@consorcio/gen/consorcio/consorciados/v1/consorciado_pb.js";
 import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/platform/v1/chamada_pb.js";
+import { Code as RpcCode } from "@consorcio/gen/google/rpc/code_pb.js";
 import amqp from "amqplib";
 import pg from "pg";
 import { uuidv7 } from "uuidv7";
@@ -59,7 +60,13 @@ const METHODS = [
   "consorcio.identidade.v1.AuthService/Login",
   "consorcio.grupos.v1.GrupoService/CreateGrupo",
 ];
-const RESULTS = ["INVALID_ARGUMENT", "UNAUTHENTICATED", "PERMISSION_DENIED", "NOT_FOUND", "OK"];
+const RESULTS = [
+  RpcCode.INVALID_ARGUMENT,
+  RpcCode.UNAUTHENTICATED,
+  RpcCode.PERMISSION_DENIED,
+  RpcCode.NOT_FOUND,
+  RpcCode.OK,
+];
 
 /** The i-th message of the burst. */
 function message(i: number): OutgoingMessage {
@@ -94,7 +101,7 @@ function message(i: number): OutgoingMessage {
     target,
     requestId: randomUUID(),
     correlationId: base.headers["correlation-id"],
-    result: RESULTS[i % RESULTS.length] ?? "",
+    result: RESULTS[i % RESULTS.length] ?? RpcCode.OK,
     time: timestampNow(),
     clientIp: `10.0.${i % 256}.${(i >> 8) % 256}`,
     count: 1,

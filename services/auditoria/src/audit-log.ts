@@ -1,5 +1,6 @@
 // Appending to, reading and verifying the audit log.
 import { create, fromBinary, type Registry, toJsonString } from "@bufbuild/protobuf";
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
@@ -7,7 +8,11 @@ import {
   AuditRecordSchema,
   RecordKind,
 } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
-import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/platform/v1/chamada_pb.js";
+import {
+  type ChamadaRegistrada,
+  ChamadaRegistradaSchema,
+} from "@consorcio/gen/consorcio/platform/v1/chamada_pb.js";
+import { CodeSchema, Code as RpcCode } from "@consorcio/gen/google/rpc/code_pb.js";
 import { type IncomingMessage, InvalidArgumentError } from "@consorcio/platform";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import {
@@ -34,6 +39,24 @@ export function storable(text: string): string {
 
 /** Where call records were published before they became a platform contract; same fields and numbers. */
 const LEGACY_CALL_TYPE = "consorcio.auditoria.v1.ChamadaRegistrada";
+/** The reserved field that held the outcome as a status name ("OK", "NOT_FOUND"...) before `result`. */
+const LEGACY_RESULT_FIELD = 8;
+
+/**
+ * A call record, also as published before `result` became an enum: the old field's status
+ * name (still in a queue) becomes the code; a name no code has becomes UNKNOWN.
+ */
+export function decodeCall(body: Uint8Array): ChamadaRegistrada {
+  const call = fromBinary(ChamadaRegistradaSchema, body);
+  const legacy = call.$unknown?.filter((f) => f.no === LEGACY_RESULT_FIELD);
+  if (!legacy?.length) return call;
+  call.$unknown = call.$unknown?.filter((f) => f.no !== LEGACY_RESULT_FIELD);
+  const last = legacy.at(-1);
+  if (last?.wireType !== WireType.LengthDelimited) return call;
+  const name = new BinaryReader(last.data).string();
+  call.result = (CodeSchema.values.find((v) => v.name === name)?.number ?? RpcCode.UNKNOWN) as RpcCode;
+  return call;
+}
 
 /** What the record is about and who caused it, read from the event itself. */
 export function describe(
@@ -42,7 +65,7 @@ export function describe(
 ): Omit<ChainedFields, "seq" | "recordedAt"> {
   const occurredAt = message.timestamp.toISOString();
   if (message.type === ChamadaRegistradaSchema.typeName || message.type === LEGACY_CALL_TYPE) {
-    const call = fromBinary(ChamadaRegistradaSchema, message.body);
+    const call = decodeCall(message.body);
     return {
       kind: "CALL",
       type: storable(call.method),
@@ -50,7 +73,8 @@ export function describe(
       subject: storable(call.target),
       actor: storable(call.actor),
       occurredAt,
-      payloadJson: toJsonString(ChamadaRegistradaSchema, call),
+      // With its defaults, so that a call that succeeded reads "result": "OK".
+      payloadJson: toJsonString(ChamadaRegistradaSchema, call, { alwaysEmitImplicit: true }),
     };
   }
   const schema = registry.getMessage(message.type);

@@ -9,6 +9,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
 import { ConsorciadoService } from "@consorcio/gen/consorcio/consorciados/v1/consorciado_service_pb.js";
 import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/platform/v1/chamada_pb.js";
+import { Code as RpcCode } from "@consorcio/gen/google/rpc/code_pb.js";
 import { connectRabbitMqBus, createLogger, deadLetterQueue } from "@consorcio/platform";
 import {
   createTestDatabase,
@@ -178,7 +179,7 @@ describe("hostile requests in the audit log", () => {
       method: `metodo\u0000${"m".repeat(3_000)}`,
       actor: `ator\u0000\u001b`,
       target: `${"ab".repeat(1_500)}\u0000`,
-      result: "OK",
+      result: RpcCode.OK,
       time: timestampNow(),
       count: 1,
     });

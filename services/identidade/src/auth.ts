@@ -6,6 +6,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import {
   LoginBloqueadoSchema,
   LoginFalhouSchema,
+  LoginFalhou_Reason as Reason,
 } from "@consorcio/gen/consorcio/identidade/v1/usuario_pb.js";
 import { RetryInfoSchema } from "@consorcio/gen/google/rpc/error_details_pb.js";
 import {
@@ -119,7 +120,7 @@ export class AuthFlows {
   ): Promise<Outcome<Tokens>> {
     const { em } = uow;
     const username = normalizeUsername(input.username);
-    const fail = (reason: string, usuarioId: string, error: Error) => {
+    const fail = (reason: Reason, usuarioId: string, error: Error) => {
       uow.publish(
         LoginFalhouSchema,
         create(LoginFalhouSchema, { usuarioId, reason, clientIp: input.clientIp ?? "" }),
@@ -129,7 +130,7 @@ export class AuthFlows {
     const keys = this.throttle.keys(username, input.clientIp);
     const now = this.clock.now();
     const heldUntil = await this.throttle.heldUntil(em, keys, now);
-    if (heldUntil) return fail("LOCKED", "", heldBack(heldUntil, now));
+    if (heldUntil) return fail(Reason.LOCKED, "", heldBack(heldUntil, now));
     const usuario = await em.findOne(Usuario, { username });
     const person = usuario && !isClient(usuario.kind) ? usuario : undefined;
     const recordFailure = async () => {
@@ -150,20 +151,21 @@ export class AuthFlows {
     const passwordOk = await verify(person?.secretHash ?? DUMMY_HASH, input.password);
     if (!person || !passwordOk) {
       await recordFailure();
-      return fail("BAD_CREDENTIALS", person?.id ?? "", new UnauthenticatedError(GENERIC_FAILURE));
+      return fail(Reason.BAD_CREDENTIALS, person?.id ?? "", new UnauthenticatedError(GENERIC_FAILURE));
     }
-    if (person.disabled) return fail("DISABLED", person.id, new FailedPreconditionError("account disabled"));
+    if (person.disabled)
+      return fail(Reason.DISABLED, person.id, new FailedPreconditionError("account disabled"));
     if (person.totpSecret) {
       if (!input.totpCode && !input.recoveryCode) {
         return fail(
-          "MFA_REQUIRED",
+          Reason.MFA_REQUIRED,
           person.id,
           new FailedPreconditionError("MFA code required: send totp_code or recovery_code"),
         );
       }
       if (!this.checkSecondFactor(person, input.totpCode, input.recoveryCode)) {
         await recordFailure();
-        return fail("MFA_INVALID", person.id, new UnauthenticatedError("invalid MFA code"));
+        return fail(Reason.MFA_INVALID, person.id, new UnauthenticatedError("invalid MFA code"));
       }
     }
     await this.throttle.clear(em, keys);

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { create, type DescMessage, type DescMethod } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel, type Timestamp, timestampNow } from "@bufbuild/protobuf/wkt";
 import {
-  Code,
+  type Code,
   ConnectError,
   type ContextValues,
   createContextKey,
@@ -12,6 +12,7 @@ import {
   type ChamadaRegistrada,
   ChamadaRegistradaSchema,
 } from "@consorcio/gen/consorcio/platform/v1/chamada_pb.js";
+import { Code as RpcCode } from "@consorcio/gen/google/rpc/code_pb.js";
 import { principalKey, requestContextKey } from "./context.ts";
 import type { Logger } from "./logging.ts";
 
@@ -76,7 +77,8 @@ export function callRecord(values: ContextValues, result: Code | "OK"): ChamadaR
     target: loggable(info.target),
     requestId: loggable(info.requestId),
     correlationId: loggable(request?.correlationId ?? ""),
-    result: result === "OK" ? "OK" : codeName(result),
+    // Connect's codes are google.rpc.Code's numbers.
+    result: result === "OK" ? RpcCode.OK : (result as number as RpcCode),
     time: timestampNow(),
     clientIp: loggable(request?.clientIp ?? ""),
     count: 1,
@@ -109,10 +111,6 @@ export function takeCallRecord(values: ContextValues, result: unknown): ChamadaR
   return callRecord(values, "OK");
 }
 
-function codeName(code: Code): string {
-  return (Code[code] ?? "UNKNOWN").replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
-}
-
 /**
  * Refusals before authentication, summed so that anonymous clients cannot write to the log
  * without bound: per (client address, method, result) and interval, the first is recorded at
@@ -130,7 +128,7 @@ export interface RefusalAudit {
 interface PendingSum {
   service: string;
   method: string;
-  result: string;
+  result: RpcCode;
   clientIp: string;
   count: number;
   firstTime?: Timestamp;

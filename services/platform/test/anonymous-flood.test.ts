@@ -9,6 +9,7 @@ import {
   type ChamadaRegistrada,
   ChamadaRegistradaSchema,
 } from "@consorcio/gen/consorcio/platform/v1/chamada_pb.js";
+import { Code as RpcCode } from "@consorcio/gen/google/rpc/code_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "@consorcio/gen/grpc/health/v1/health_pb.js";
 import { afterAll, describe, expect, test } from "vitest";
 import { createRefusalAudit } from "../src/audit.ts";
@@ -20,7 +21,7 @@ import { startWidgetHarness, type WidgetHarness } from "./support.ts";
 
 const logger = createLogger({ service: "t", level: "silent" });
 
-function refusal(clientIp: string, method = "pkg.S/M", result = "UNAUTHENTICATED"): ChamadaRegistrada {
+function refusal(clientIp: string, method = "pkg.S/M", result = RpcCode.UNAUTHENTICATED): ChamadaRegistrada {
   return create(ChamadaRegistradaSchema, {
     service: "s",
     method,
@@ -42,11 +43,11 @@ describe("the refusal audit", () => {
     });
     for (let i = 0; i < 50; i++) await audit.add(refusal("10.0.0.1"));
     await audit.add(refusal("10.0.0.1", "pkg.S/Outro"));
-    await audit.add(refusal("10.0.0.1", "pkg.S/M", "RESOURCE_EXHAUSTED"));
+    await audit.add(refusal("10.0.0.1", "pkg.S/M", RpcCode.RESOURCE_EXHAUSTED));
     expect(written.map((c) => [c.method, c.result, c.count, c.target])).toEqual([
-      ["pkg.S/M", "UNAUTHENTICATED", 1, "alvo"],
-      ["pkg.S/Outro", "UNAUTHENTICATED", 1, "alvo"],
-      ["pkg.S/M", "RESOURCE_EXHAUSTED", 1, "alvo"],
+      ["pkg.S/M", RpcCode.UNAUTHENTICATED, 1, "alvo"],
+      ["pkg.S/Outro", RpcCode.UNAUTHENTICATED, 1, "alvo"],
+      ["pkg.S/M", RpcCode.RESOURCE_EXHAUSTED, 1, "alvo"],
     ]);
     await audit.flush();
     expect(written).toHaveLength(4);
@@ -138,19 +139,18 @@ describe("a service flooded by anonymous calls", () => {
       (await callRecords(harness as WidgetHarness)).filter((c) => c.clientIp === source);
     // Until the interval ends, only the first refusal of each outcome is written.
     expect((await fromSource()).map((c) => [c.result, c.count]).sort()).toEqual([
-      ["RESOURCE_EXHAUSTED", 1],
-      ["UNAUTHENTICATED", 1],
+      [RpcCode.UNAUTHENTICATED, 1],
+      [RpcCode.RESOURCE_EXHAUSTED, 1],
     ]);
     await harness.service.stop();
     const records = await fromSource();
     expect(records.length).toBeLessThanOrEqual(4);
     expect(records.reduce((sum, c) => sum + c.count, 0)).toBe(1_000);
-    for (const result of ["UNAUTHENTICATED", "RESOURCE_EXHAUSTED"]) {
+    for (const result of [RpcCode.UNAUTHENTICATED, RpcCode.RESOURCE_EXHAUSTED]) {
       const counted = records.filter((c) => c.result === result).reduce((sum, c) => sum + c.count, 0);
-      const answered = codes.filter(
-        (c) => c === Code[result === "UNAUTHENTICATED" ? "Unauthenticated" : "ResourceExhausted"],
-      ).length;
-      expect(counted, result).toBe(answered);
+      // Connect's codes are google.rpc.Code's numbers.
+      const answered = codes.filter((c) => (c as number) === result).length;
+      expect(counted, RpcCode[result]).toBe(answered);
     }
     const summed = records.filter((c) => c.count > 1);
     for (const record of summed) {
@@ -203,7 +203,7 @@ describe("a service flooded by anonymous calls", () => {
     // The interval ends: every refusal of the flooding address is counted, with the service running.
     const sum = async () =>
       (await callRecords(harness as WidgetHarness))
-        .filter((c) => c.clientIp === flooder && c.result !== "OK")
+        .filter((c) => c.clientIp === flooder && c.result !== RpcCode.OK)
         .reduce((total, c) => total + c.count, 0);
     await eventually(async () => (await sum()) === 31, 10_000);
   });

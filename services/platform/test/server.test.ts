@@ -12,6 +12,7 @@ import {
 } from "@connectrpc/connect-node";
 import { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
 import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/platform/v1/chamada_pb.js";
+import { Code as RpcCode } from "@consorcio/gen/google/rpc/code_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "@consorcio/gen/grpc/health/v1/health_pb.js";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
@@ -236,7 +237,7 @@ describe("the platform's RPC chain", () => {
     expect(ok).toMatchObject({
       service: "platformtest",
       method: "consorcio.platformtest.v1.WidgetService/CreateWidget",
-      result: "OK",
+      result: RpcCode.OK,
       requestId,
       actorRoles: [Role.OPERADOR],
     });
@@ -264,9 +265,9 @@ describe("the platform's RPC chain", () => {
     await connect()
       .createWidget({ name: "anonimo", requestId: anonymous }, { headers: { "x-forwarded-for": "10.3.3.3" } })
       .catch(() => undefined);
-    expect((await calls(denied)).map((c) => c.result)).toEqual(["PERMISSION_DENIED"]);
-    expect((await calls(invalid)).map((c) => c.result)).toEqual(["INVALID_ARGUMENT"]);
-    expect((await calls(anonymous)).map((c) => [c.result, c.actor])).toEqual([["UNAUTHENTICATED", ""]]);
+    expect((await calls(denied)).map((c) => c.result)).toEqual([RpcCode.PERMISSION_DENIED]);
+    expect((await calls(invalid)).map((c) => c.result)).toEqual([RpcCode.INVALID_ARGUMENT]);
+    expect((await calls(anonymous)).map((c) => [c.result, c.actor])).toEqual([[RpcCode.UNAUTHENTICATED, ""]]);
   });
 
   test("health reports the real state of database, broker and cache", async () => {

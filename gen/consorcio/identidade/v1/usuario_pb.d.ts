@@ -163,16 +163,16 @@ export declare type LoginFalhou = Message<"consorcio.identidade.v1.LoginFalhou">
   usuarioId: string;
 
   /**
-   * Why it failed, for operators: BAD_CREDENTIALS, LOCKED, DISABLED, MFA_REQUIRED, MFA_INVALID, RATE_LIMITED.
-   *
-   * @generated from field: string reason = 2;
-   */
-  reason: string;
-
-  /**
    * @generated from field: string client_ip = 3;
    */
   clientIp: string;
+
+  /**
+   * Why it failed, for operators.
+   *
+   * @generated from field: consorcio.identidade.v1.LoginFalhou.Reason reason = 4;
+   */
+  reason: LoginFalhou_Reason;
 };
 
 /**
@@ -180,6 +180,57 @@ export declare type LoginFalhou = Message<"consorcio.identidade.v1.LoginFalhou">
  * Use `create(LoginFalhouSchema)` to create a new message.
  */
 export declare const LoginFalhouSchema: GenMessage<LoginFalhou>;
+
+/**
+ * @generated from enum consorcio.identidade.v1.LoginFalhou.Reason
+ */
+export enum LoginFalhou_Reason {
+  /**
+   * @generated from enum value: REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Unknown username or wrong password (the caller is not told which).
+   *
+   * @generated from enum value: REASON_BAD_CREDENTIALS = 1;
+   */
+  BAD_CREDENTIALS = 1,
+
+  /**
+   * Logins from this source to this username are held back after repeated failures.
+   *
+   * @generated from enum value: REASON_LOCKED = 2;
+   */
+  LOCKED = 2,
+
+  /**
+   * @generated from enum value: REASON_DISABLED = 3;
+   */
+  DISABLED = 3,
+
+  /**
+   * The password was right but the account needs a second factor, and none was sent.
+   *
+   * @generated from enum value: REASON_MFA_REQUIRED = 4;
+   */
+  MFA_REQUIRED = 4,
+
+  /**
+   * @generated from enum value: REASON_MFA_INVALID = 5;
+   */
+  MFA_INVALID = 5,
+
+  /**
+   * @generated from enum value: REASON_RATE_LIMITED = 6;
+   */
+  RATE_LIMITED = 6,
+}
+
+/**
+ * Describes the enum consorcio.identidade.v1.LoginFalhou.Reason.
+ */
+export declare const LoginFalhou_ReasonSchema: GenEnum<LoginFalhou_Reason>;
 
 /**
  * Published when logins to an account from one source are held back after repeated failures,

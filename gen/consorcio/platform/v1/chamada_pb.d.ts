@@ -6,6 +6,7 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 import type { Role } from "../../auth/v1/policy_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import type { Code } from "../../../google/rpc/code_pb.js";
 
 /**
  * Describes the file consorcio/platform/v1/chamada.proto.
@@ -65,13 +66,6 @@ export declare type ChamadaRegistrada = Message<"consorcio.platform.v1.ChamadaRe
   correlationId: string;
 
   /**
-   * gRPC status name of the outcome: "OK", "INVALID_ARGUMENT", ...
-   *
-   * @generated from field: string result = 8;
-   */
-  result: string;
-
-  /**
    * @generated from field: google.protobuf.Timestamp time = 9;
    */
   time?: Timestamp | undefined;
@@ -100,6 +94,13 @@ export declare type ChamadaRegistrada = Message<"consorcio.platform.v1.ChamadaRe
    * @generated from field: google.protobuf.Timestamp first_time = 12;
    */
   firstTime?: Timestamp | undefined;
+
+  /**
+   * The gRPC status of the outcome (OK for a call that succeeded).
+   *
+   * @generated from field: google.rpc.Code result = 13;
+   */
+  result: Code;
 };
 
 /**

@@ -5,12 +5,13 @@
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_consorcio_auth_v1_policy } from "../../auth/v1/policy_pb.js";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_rpc_code } from "../../../google/rpc/code_pb.js";
 
 /**
  * Describes the file consorcio/platform/v1/chamada.proto.
  */
 export const file_consorcio_platform_v1_chamada = /*@__PURE__*/
-  fileDesc("CiNjb25zb3JjaW8vcGxhdGZvcm0vdjEvY2hhbWFkYS5wcm90bxIVY29uc29yY2lvLnBsYXRmb3JtLnYxIrkCChFDaGFtYWRhUmVnaXN0cmFkYRIPCgdzZXJ2aWNlGAEgASgJEg4KBm1ldGhvZBgCIAEoCRINCgVhY3RvchgDIAEoCRIsCgthY3Rvcl9yb2xlcxgEIAMoDjIXLmNvbnNvcmNpby5hdXRoLnYxLlJvbGUSDgoGdGFyZ2V0GAUgASgJEhIKCnJlcXVlc3RfaWQYBiABKAkSFgoOY29ycmVsYXRpb25faWQYByABKAkSDgoGcmVzdWx0GAggASgJEigKBHRpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCWNsaWVudF9pcBgKIAEoCRINCgVjb3VudBgLIAEoDRIuCgpmaXJzdF90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_consorcio_auth_v1_policy, file_google_protobuf_timestamp]);
+  fileDesc("CiNjb25zb3JjaW8vcGxhdGZvcm0vdjEvY2hhbWFkYS5wcm90bxIVY29uc29yY2lvLnBsYXRmb3JtLnYxItECChFDaGFtYWRhUmVnaXN0cmFkYRIPCgdzZXJ2aWNlGAEgASgJEg4KBm1ldGhvZBgCIAEoCRINCgVhY3RvchgDIAEoCRIsCgthY3Rvcl9yb2xlcxgEIAMoDjIXLmNvbnNvcmNpby5hdXRoLnYxLlJvbGUSDgoGdGFyZ2V0GAUgASgJEhIKCnJlcXVlc3RfaWQYBiABKAkSFgoOY29ycmVsYXRpb25faWQYByABKAkSKAoEdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJY2xpZW50X2lwGAogASgJEg0KBWNvdW50GAsgASgNEi4KCmZpcnN0X3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiAKBnJlc3VsdBgNIAEoDjIQLmdvb2dsZS5ycGMuQ29kZUoECAgQCWIGcHJvdG8z", [file_consorcio_auth_v1_policy, file_google_protobuf_timestamp, file_google_rpc_code]);
 
 /**
  * Describes the message consorcio.platform.v1.ChamadaRegistrada.
