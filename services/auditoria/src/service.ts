@@ -2,9 +2,10 @@ import type { Registry } from "@bufbuild/protobuf";
 import { AuditoriaService } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_service_pb.js";
 import type { ServiceDefinition } from "@consorcio/platform";
 import { z } from "zod";
+import { migrations } from "../migrations/index.ts";
 import { auditConsumer } from "./events/consumer.ts";
 import { routes } from "./routes.ts";
-import { entities, migrations } from "./store/entities.ts";
+import { entities } from "./store/entities.ts";
 import { loadContractRegistry } from "./store/registry.ts";
 
 const env = z.object({

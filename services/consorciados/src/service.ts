@@ -1,9 +1,10 @@
 import { ConsorciadoService } from "@consorcio/gen/consorcio/consorciados/v1/consorciado_service_pb.js";
 import { parseKey, type ServiceDefinition } from "@consorcio/platform";
 import { z } from "zod";
+import { migrations } from "../migrations/index.ts";
 import { Consorciados, ERASURE_BATCH } from "./consorciados.ts";
 import { routes } from "./routes.ts";
-import { entities, migrations } from "./store/entities.ts";
+import { entities } from "./store/entities.ts";
 import { PiiVault } from "./store/vault.ts";
 
 const env = z.object({

@@ -5,10 +5,11 @@ import { createTokenVerifier, parseKey, type ServiceDefinition } from "@consorci
 import { UniqueConstraintViolationException } from "@mikro-orm/core";
 import { uuidv7 } from "uuidv7";
 import { z } from "zod";
+import { migrations } from "../migrations/index.ts";
 import { AuthFlows, hashSecret } from "./auth.ts";
 import { type IdentidadeDeps, routes } from "./routes.ts";
 import { provisionServiceAccounts, serviceAccountsSetting } from "./service-accounts.ts";
-import { entities, migrations, Usuario } from "./store/entities.ts";
+import { entities, Usuario } from "./store/entities.ts";
 import { KeyRing } from "./store/key-ring.ts";
 
 const env = z.object({
