@@ -6,12 +6,18 @@ import { Code, ConnectError, createClient, type Transport } from "@connectrpc/co
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
 import { AuthService } from "@consorcio/gen/consorcio/identidade/v1/auth_service_pb.js";
-import { LoginBloqueadoSchema, UsuarioKind } from "@consorcio/gen/consorcio/identidade/v1/usuario_pb.js";
+import {
+  LoginBloqueadoSchema,
+  LoginFalhou_Reason,
+  LoginFalhouSchema,
+  UsuarioKind,
+} from "@consorcio/gen/consorcio/identidade/v1/usuario_pb.js";
 import {
   CreateUsuarioRequestSchema,
   UsuarioService,
 } from "@consorcio/gen/consorcio/identidade/v1/usuario_service_pb.js";
 import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/platform/v1/chamada_pb.js";
+import { Code as RpcCode } from "@consorcio/gen/google/rpc/code_pb.js";
 import { RetryInfoSchema } from "@consorcio/gen/google/rpc/error_details_pb.js";
 import { deleteQueues, eventually, startTestService, type TestService } from "@consorcio/platform/testing.ts";
 import { base64url, decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
@@ -173,11 +179,20 @@ describe("audit of calls", () => {
       .map((row) => fromBinary(ChamadaRegistradaSchema, row.payload))
       .filter((call) => call.correlationId === requestId);
     expect(calls.map((c) => [c.method, c.result])).toEqual([
-      ["consorcio.identidade.v1.AuthService/Login", "UNAUTHENTICATED"],
+      ["consorcio.identidade.v1.AuthService/Login", RpcCode.UNAUTHENTICATED],
     ]);
     const adminId = (await usuarios.listUsuarios({ pageSize: 500 }, bearer(adminToken))).usuarios.find(
       (u) => u.username === "admin",
     )?.id;
+    // The failure is published with its reason, an enum value.
+    const failures = (
+      await identidade.db.query("select payload from platform_outbox where event_type = $1", [
+        LoginFalhouSchema.typeName,
+      ])
+    ).map((row) => fromBinary(LoginFalhouSchema, row.payload));
+    expect(failures).toContainEqual(
+      expect.objectContaining({ usuarioId: adminId, reason: LoginFalhou_Reason.BAD_CREDENTIALS }),
+    );
     await usuarios.unlockUsuario({ id: adminId ?? "" }, bearer(adminToken));
   });
 });
