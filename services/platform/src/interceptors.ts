@@ -35,7 +35,11 @@ function isLoopback(address: string): boolean {
  * `trustedHops` from the right (the one the outermost trusted proxy appended; entries to its
  * left are whatever the client sent). Anyone else is known by their socket.
  */
-function clientAddress(header: Headers, peer: string | undefined, trustedHops: number): string | undefined {
+export function clientAddress(
+  header: Headers,
+  peer: string | undefined,
+  trustedHops: number,
+): string | undefined {
   if (!peer || !isLoopback(peer) || trustedHops === 0) return peer;
   const external = header.get("x-envoy-external-address")?.trim();
   if (external && isIP(external)) return external;
