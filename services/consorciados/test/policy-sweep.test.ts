@@ -1,0 +1,20 @@
+// Every consorciados RPC against its contract's policy: no token, every role outside it, every role inside it.
+import { rpcsOf, type SweepTarget, sweepMethod, tokensForEveryRole } from "@consorcio/testkit";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { service } from "../src/service.ts";
+import { startConsorciados } from "./support.ts";
+
+let running: Awaited<ReturnType<typeof startConsorciados>>;
+let target: SweepTarget;
+
+beforeAll(async () => {
+  running = await startConsorciados({ ERASURE_INTERVAL_SECONDS: "0" });
+  target = { url: running.service.url, ...(await tokensForEveryRole(running.issuer)) };
+});
+afterAll(() => running?.stop());
+
+describe("policy sweep", () => {
+  test.each(rpcsOf(service.services))("$name", async ({ method }) => {
+    expect(await sweepMethod(target, method)).toEqual([]);
+  });
+});
