@@ -5,7 +5,8 @@ import { DEFAULT_LIMITS } from "./server.ts";
 /** Settings every service reads from its environment. */
 export const platformEnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
-  HOST: z.string().default("0.0.0.0"),
+  // Loopback unless told otherwise: containers and pods set HOST=0.0.0.0 explicitly.
+  HOST: z.string().default("127.0.0.1"),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
   /** Where migrations run: a role owning the tables. Defaults to DATABASE_URL (one role, local modes). */
   MIGRATION_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),

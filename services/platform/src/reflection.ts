@@ -1,6 +1,7 @@
 import { type DescFile, type DescMessage, type DescService, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
+import { Health } from "@consorcio/gen/grpc/health/v1/health_pb.js";
 import * as v1 from "@consorcio/gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "@consorcio/gen/grpc/reflection/v1alpha/reflection_pb.js";
 
@@ -117,7 +118,8 @@ function answer(index: DescriptorIndex, request: Request) {
 
 /** Server reflection, v1 and v1alpha, so grpcurl and `buf curl` can discover the API. */
 export function registerReflection(router: ConnectRouter, services: readonly DescService[]): void {
-  const index = new DescriptorIndex([...services, v1.ServerReflection]);
+  // Health is served by every service too, so clients listing services find it.
+  const index = new DescriptorIndex([...services, Health, v1.ServerReflection]);
   router.service(v1.ServerReflection, {
     async *serverReflectionInfo(requests) {
       for await (const request of requests) {

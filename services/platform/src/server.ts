@@ -96,7 +96,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const shutdown = new AbortController();
   // RPCs whose client sends a stream: their request legitimately takes long.
   const streamingRequests = new Set<string>();
-  const handler = connectNodeAdapter({
+  const connectHandler = connectNodeAdapter({
     routes(router) {
       options.routes(router);
       refuseUndecodableRequests(router.handlers, READ_MAX_BYTES);
@@ -125,6 +125,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
     },
   });
+  const handler = (
+    req: http.IncomingMessage | http2.Http2ServerRequest,
+    res: http.ServerResponse | http2.Http2ServerResponse,
+  ) => {
+    const response = res as http.ServerResponse;
+    const writeHead = response.writeHead.bind(response) as (status: number, headers?: unknown) => unknown;
+    const addTrailers = response.addTrailers.bind(response);
+    (response as { writeHead: unknown }).writeHead = (status: number, headers?: unknown) =>
+      writeHead(
+        status,
+        typeof headers === "object" && headers !== null ? withSpecGrpcMessage(headers) : headers,
+      );
+    response.addTrailers = (trailers) =>
+      addTrailers(withSpecGrpcMessage(trailers as http.OutgoingHttpHeaders));
+    return connectHandler(req as http.IncomingMessage, response);
+  };
   const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.maxConcurrentStreams } }, handler);
   const h1 = http.createServer(
     {
@@ -162,9 +178,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   front.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
-    front.once("error", reject);
+    const failed = (error: NodeJS.ErrnoException) => reject(listenError(error, options.host, options.port));
+    front.once("error", failed);
     front.listen(options.port, options.host, () => {
-      front.off("error", reject);
+      front.off("error", failed);
       resolve();
     });
   });
@@ -233,4 +250,46 @@ function guardStream(stream: http2.ServerHttp2Stream, limits: ServerLimits, stre
   timer.unref();
   stream.once("end", () => clearTimeout(timer));
   stream.once("close", () => clearTimeout(timer));
+}
+
+/** One line saying which address could not be taken and what to do, not a bare errno. */
+export function listenError(error: NodeJS.ErrnoException, host: string | undefined, port: number): Error {
+  const address = `${host ?? "0.0.0.0"}:${port}`;
+  const hint =
+    error.code === "EADDRINUSE"
+      ? `port ${port} is already in use on ${address}: stop what holds it (\`ss -ltnp 'sport = :${port}'\` shows it) or set PORT to another port`
+      : error.code === "EACCES"
+        ? `no permission to listen on ${address}: choose a port above 1023 with PORT`
+        : error.code === "EADDRNOTAVAIL"
+          ? `${host} is not an address of this machine: set HOST to one (127.0.0.1, or 0.0.0.0 for every interface)`
+          : `cannot listen on ${address}: ${error.message}`;
+  return Object.assign(new Error(hint, { cause: error }), { code: error.code });
+}
+
+/**
+ * connect-node sends grpc-message through encodeURIComponent, which also escapes `:`, `/`, `,`…;
+ * the gRPC spec escapes only bytes outside 0x20–0x7E and `%`, and grpc-js decodes with decodeURI,
+ * which leaves `%3A` as it is. Re-encoded the spec's way, every client reads the message as written.
+ */
+function withSpecGrpcMessage<T extends object>(headers: T): T {
+  const value = (headers as Record<string, unknown>)["grpc-message"];
+  if (typeof value !== "string") return headers;
+  let text = value;
+  try {
+    text = decodeURIComponent(value);
+  } catch {
+    // Not percent-encoded by connect: encode it as it is.
+  }
+  return { ...headers, "grpc-message": encodeGrpcMessage(text) };
+}
+
+export function encodeGrpcMessage(text: string): string {
+  let encoded = "";
+  for (const byte of Buffer.from(text, "utf8")) {
+    encoded +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return encoded;
 }
