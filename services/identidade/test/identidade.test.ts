@@ -19,6 +19,7 @@ import {
 import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/platform/v1/chamada_pb.js";
 import { Code as RpcCode } from "@consorcio/gen/google/rpc/code_pb.js";
 import { RetryInfoSchema } from "@consorcio/gen/google/rpc/error_details_pb.js";
+import { createTestClock } from "@consorcio/platform/clock.ts";
 import { deleteQueues, eventually, startTestService, type TestService } from "@consorcio/platform/testing.ts";
 import { base64url, decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
 import { Secret, TOTP } from "otpauth";
@@ -198,7 +199,8 @@ describe("audit of calls", () => {
 });
 
 describe("login throttling, per username and source", () => {
-  // Holds of 1 s doubling up to 3 s, so a hold can be seen to end by itself.
+  // Holds of 1 s doubling up to 3 s, on a clock the tests move: a hold is seen to end by itself.
+  const clock = createTestClock();
   let short: TestService;
   let shortAuth: ReturnType<typeof createClient<typeof AuthService>>;
   let shortUsuarios: ReturnType<typeof createClient<typeof UsuarioService>>;
@@ -220,12 +222,11 @@ describe("login throttling, per username and source", () => {
   };
 
   beforeAll(async () => {
-    short = await startTestService(service, {
-      ...baseEnv,
-      ...NO_RATE_LIMITS,
-      LOGIN_THROTTLE_SECONDS: "1",
-      LOGIN_THROTTLE_MAX_SECONDS: "3",
-    });
+    short = await startTestService(
+      service,
+      { ...baseEnv, ...NO_RATE_LIMITS, LOGIN_THROTTLE_SECONDS: "1", LOGIN_THROTTLE_MAX_SECONDS: "3" },
+      { clock },
+    );
     const shortTransport = createConnectTransport({ baseUrl: short.service.url, httpVersion: "2" });
     shortAuth = createClient(AuthService, shortTransport);
     shortUsuarios = createClient(UsuarioService, shortTransport);
@@ -257,10 +258,11 @@ describe("login throttling, per username and source", () => {
     expect(event).toMatchObject({ usuarioId: shortAdmin.id, failures: 5 });
     expect(event?.sourceKey).toMatch(/^[0-9a-f]{64}$/);
     const endTime = Number(event?.endTime?.seconds) * 1000;
-    expect(endTime).toBeGreaterThan(Date.now() - 5_000);
+    expect(endTime).toBeGreaterThan(clock.now().getTime());
+    expect(endTime).toBeLessThanOrEqual(clock.now().getTime() + 1_000);
 
     // The hold ends by itself; the next failure holds the address back twice as long.
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, endTime + 1_100 - Date.now())));
+    await clock.advance(1_000);
     expect(await codeOf(wrong())).toBe(Code.Unauthenticated);
     expect(await retrySeconds(right(attacker))).toBe(2);
     // An ADMIN's unlock clears every hold on the account at once.
@@ -291,10 +293,9 @@ describe("login throttling, per username and source", () => {
         (row) => row.k as string,
       );
     // Forgotten after the longest hold (3 s) without another failure; the next login sweeps.
-    const stale = await eventually(async () => {
-      const found = await keys("forget_at < now()");
-      return found.length > 0 && found;
-    });
+    await clock.advance(3_001);
+    const stale = await keys(`forget_at < '${clock.now().toISOString()}'`);
+    expect(stale.length).toBeGreaterThan(0);
     await shortAuth.login({ username: "admin", password: ADMIN_PASSWORD }, from("198.51.100.21"));
     const left = await keys("true");
     expect(stale.filter((key) => left.includes(key))).toEqual([]);
