@@ -1,5 +1,7 @@
 // Contract checks (DESIGN.md §9), each reported, failing at the end if any failed:
-// 1. every RPC of the shipped module has a consorcio.auth.v1.policy and a google.api.http rule;
+// 1. every RPC of the shipped module has a consorcio.auth.v1.policy and a google.api.http rule,
+//    and the module follows scripts/contract-rules.ts (request_id on mutations, paging of List*,
+//    owner_field paths that resolve, int64 *_centavos);
 // 2. `buf format` is clean, 3. `buf lint` passes,
 // 4. `buf breaking` (FILE rules) against main, when main exists and has contracts at its tip
 //    (CONTRACTS_BREAKING_AGAINST=<buf input>, e.g. `.git#ref=HEAD~1`, overrides the baseline);
@@ -14,6 +16,7 @@ import { join } from "node:path";
 import { createFileRegistry } from "@bufbuild/protobuf";
 import { type Policy, Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
 import { bufInteractive, buildModule, ROOT, SHIPPED_MODULE } from "./buf.ts";
+import { contractProblems } from "./contract-rules.ts";
 import { GENERATED_PATHS, generate } from "./generate.ts";
 import { httpRule, policyOf, servicesOf } from "./openapi.ts";
 import { compareTrees, syncInto, THIRD_PARTY_DIR } from "./sync-third-party.ts";
@@ -60,7 +63,7 @@ function rpcProblems(): string[] {
         problems.push(`${name}: only ROLE_SERVICE may call it, so it must not be on the REST edge`);
     }
   }
-  return problems;
+  return [...problems, ...contractProblems(registry, targets)];
 }
 
 /** Why `buf breaking` against main cannot run, or undefined when it can. */
@@ -94,7 +97,7 @@ async function main() {
     if (!ok) failures.push(title);
   };
 
-  await step("every shipped RPC has a policy and an HTTP rule", () => {
+  await step("every shipped RPC has a policy and an HTTP rule, and follows the contract rules", () => {
     const problems = rpcProblems();
     for (const p of problems) console.error(`  ${p}`);
     return problems.length === 0;

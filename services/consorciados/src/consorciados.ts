@@ -21,7 +21,6 @@ import {
   InvalidArgumentError,
   NotFoundError,
   type OwnerScope,
-  PermissionDeniedError,
   page,
   type UnitOfWork,
 } from "@consorcio/platform";
@@ -105,8 +104,8 @@ export class Consorciados {
     return toMessage(row, dados);
   }
 
-  async get(em: EntityManager, id: string, owner: OwnerScope | undefined): Promise<Consorciado> {
-    if (owner && owner.consorciadoId !== id) throw new PermissionDeniedError();
+  /** Owner scope is the platform's: the policy's owner_field is `id`. */
+  async get(em: EntityManager, id: string): Promise<Consorciado> {
     const row = await this.load(em, id);
     return toMessage(row, this.read(row));
   }
@@ -156,7 +155,7 @@ export class Consorciados {
         },
       ]);
     }
-    if (owner && owner.consorciadoId !== message.id) throw new PermissionDeniedError();
+    // That an owner updates only their own record is the platform's check (owner_field consorciado.id).
     const row = await this.load(uow.em, message.id);
     if (row.status === "RESTRITO" || row.status === "ANONIMIZADO") {
       throw new FailedPreconditionError(`processing of this consorciado is ${row.status.toLowerCase()}`);
@@ -213,14 +212,21 @@ export class Consorciados {
     return consentToMessage(consent);
   }
 
-  async listConsents(em: EntityManager, consorciadoId: string): Promise<Consentimento[]> {
-    await this.load(em, consorciadoId);
+  /** Oldest first: ids are UUIDv7, so id order is the order they were recorded in. */
+  async listConsents(
+    em: EntityManager,
+    input: { consorciadoId: string; pageSize: number; pageToken: string },
+  ): Promise<{ consentimentos: Consentimento[]; nextPageToken: string }> {
+    const pageSize = input.pageSize || DEFAULT_PAGE_SIZE;
+    const after = decodePageToken(input.pageToken);
+    await this.load(em, input.consorciadoId);
     const rows = await em.find(
       ConsentimentoRow,
-      { consorciadoId },
-      { orderBy: { createdAt: "asc", id: "asc" } },
+      { consorciadoId: input.consorciadoId, ...(after ? { id: { $gt: after } } : {}) },
+      { orderBy: { id: "asc" }, limit: pageSize + 1 },
     );
-    return rows.map(consentToMessage);
+    const { items, nextPageToken } = page(rows, pageSize);
+    return { consentimentos: items.map(consentToMessage), nextPageToken };
   }
 
   /** Everything held about the person, decrypted (portability, LGPD art. 18 V). The request is recorded. */

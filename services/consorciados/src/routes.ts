@@ -1,16 +1,52 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
-import { ConsorciadoSchema } from "@consorcio/gen/consorcio/consorciados/v1/consorciado_pb.js";
+import {
+  type Consorciado,
+  ConsorciadoSchema,
+} from "@consorcio/gen/consorcio/consorciados/v1/consorciado_pb.js";
 import {
   ConsorciadoService,
   CreateConsorciadoRequestSchema,
   CreateConsorciadoResponseSchema,
+  DeactivateConsorciadoRequestSchema,
+  DeactivateConsorciadoResponseSchema,
+  ProcessDueErasuresRequestSchema,
+  ProcessDueErasuresResponseSchema,
+  RecordConsentimentoRequestSchema,
+  RecordConsentimentoResponseSchema,
+  RequestErasureRequestSchema,
+  RequestErasureResponseSchema,
+  UpdateConsorciadoRequestSchema,
+  UpdateConsorciadoResponseSchema,
 } from "@consorcio/gen/consorcio/consorciados/v1/consorciado_service_pb.js";
-import { InvalidArgumentError, ownerScopeKey, principalKey, type ServiceContext } from "@consorcio/platform";
+import {
+  InvalidArgumentError,
+  ownerScopeKey,
+  principalKey,
+  type Replay,
+  type ServiceContext,
+} from "@consorcio/platform";
 import type { Consorciados } from "./consorciados.ts";
 
 const actorOf = (context: HandlerContext) => context.values.get(principalKey)?.subject ?? "";
+
+/** Replays keep only the consorciado's id: personal data stays in the encrypted record. */
+function keepingId<Res extends DescMessage>(consorciados: Consorciados): Replay<Res> {
+  type Shape = { consorciado?: Consorciado };
+  return {
+    keep: (response) =>
+      ({
+        ...response,
+        consorciado: create(ConsorciadoSchema, { id: (response as Shape).consorciado?.id ?? "" }),
+      }) as MessageShape<Res>,
+    restore: async (kept, { em }) =>
+      ({
+        ...kept,
+        consorciado: await consorciados.get(em, (kept as Shape).consorciado?.id ?? ""),
+      }) as MessageShape<Res>,
+  };
+}
 
 export function routes(
   router: ConnectRouter,
@@ -29,21 +65,11 @@ export function routes(
           $typeName: CreateConsorciadoResponseSchema.typeName,
           consorciado: await consorciados.create(uow, consorciado),
         }),
-        // Only the id is kept for replays: personal data stays in the encrypted record.
-        {
-          keep: (response) => ({
-            ...response,
-            consorciado: create(ConsorciadoSchema, { id: response.consorciado?.id ?? "" }),
-          }),
-          restore: async (kept, { em }) => ({
-            ...kept,
-            consorciado: await consorciados.get(em, kept.consorciado?.id ?? "", undefined),
-          }),
-        },
+        keepingId(consorciados),
       );
     },
-    async getConsorciado(req, context) {
-      return { consorciado: await consorciados.get(db.fork(), req.id, context.values.get(ownerScopeKey)) };
+    async getConsorciado(req) {
+      return { consorciado: await consorciados.get(db.fork(), req.id) };
     },
     async listConsorciados(req) {
       return consorciados.list(db.fork(), req);
@@ -53,20 +79,43 @@ export function routes(
       if (!consorciado) throw new InvalidArgumentError([{ field: "consorciado", message: "required" }]);
       const owner = context.values.get(ownerScopeKey);
       const paths = req.updateMask?.paths ?? [];
-      return {
-        consorciado: await tx.run(context, (uow) => consorciados.update(uow, consorciado, paths, owner)),
-      };
+      return tx.idempotent(
+        context,
+        { schema: UpdateConsorciadoRequestSchema, message: req, requestId: req.requestId },
+        UpdateConsorciadoResponseSchema,
+        async (uow) => ({
+          $typeName: UpdateConsorciadoResponseSchema.typeName,
+          consorciado: await consorciados.update(uow, consorciado, paths, owner),
+        }),
+        keepingId(consorciados),
+      );
     },
     async deactivateConsorciado(req, context) {
-      return { consorciado: await tx.run(context, (uow) => consorciados.deactivate(uow, req.id)) };
+      return tx.idempotent(
+        context,
+        { schema: DeactivateConsorciadoRequestSchema, message: req, requestId: req.requestId },
+        DeactivateConsorciadoResponseSchema,
+        async (uow) => ({
+          $typeName: DeactivateConsorciadoResponseSchema.typeName,
+          consorciado: await consorciados.deactivate(uow, req.id),
+        }),
+        keepingId(consorciados),
+      );
     },
     async recordConsentimento(req, context) {
-      return {
-        consentimento: await tx.run(context, (uow) => consorciados.recordConsent(uow, req, actorOf(context))),
-      };
+      // A consent holds ids, enums and the actor, no personal data: kept whole for replays.
+      return tx.idempotent(
+        context,
+        { schema: RecordConsentimentoRequestSchema, message: req, requestId: req.requestId },
+        RecordConsentimentoResponseSchema,
+        async (uow) => ({
+          $typeName: RecordConsentimentoResponseSchema.typeName,
+          consentimento: await consorciados.recordConsent(uow, req, actorOf(context)),
+        }),
+      );
     },
     async listConsentimentos(req) {
-      return { consentimentos: await consorciados.listConsents(db.fork(), req.consorciadoId) };
+      return consorciados.listConsents(db.fork(), req);
     },
     async exportDadosPessoais(req, context) {
       const now = clock.now();
@@ -76,16 +125,32 @@ export function routes(
       return { contentType: "application/json", content, generatedTime: timestampFromDate(now) };
     },
     async requestErasure(req, context) {
-      return {
-        consorciado: await tx.run(context, (uow) =>
-          consorciados.requestErasure(uow, req.consorciadoId, actorOf(context), clock.now()),
-        ),
-      };
+      return tx.idempotent(
+        context,
+        { schema: RequestErasureRequestSchema, message: req, requestId: req.requestId },
+        RequestErasureResponseSchema,
+        async (uow) => ({
+          $typeName: RequestErasureResponseSchema.typeName,
+          consorciado: await consorciados.requestErasure(
+            uow,
+            req.consorciadoId,
+            actorOf(context),
+            clock.now(),
+          ),
+        }),
+        keepingId(consorciados),
+      );
     },
-    async processDueErasures(_req, context) {
-      return {
-        anonimizados: await tx.run(context, (uow) => consorciados.anonymizeDue(uow, clock.now())),
-      };
+    async processDueErasures(req, context) {
+      return tx.idempotent(
+        context,
+        { schema: ProcessDueErasuresRequestSchema, message: req, requestId: req.requestId },
+        ProcessDueErasuresResponseSchema,
+        async (uow) => ({
+          $typeName: ProcessDueErasuresResponseSchema.typeName,
+          anonimizados: await consorciados.anonymizeDue(uow, clock.now()),
+        }),
+      );
     },
   });
 }

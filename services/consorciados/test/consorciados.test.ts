@@ -261,6 +261,51 @@ describe("records and validation", () => {
       ),
     ).toEqual(["update_mask"]);
   });
+
+  test('an update without a version is InvalidArgument "version required", not Aborted', async () => {
+    const c = await createPf();
+    const error = await h.client
+      .updateConsorciado(
+        {
+          consorciado: { ...c, version: 0, email: "sem.versao@example.com" },
+          updateMask: create(FieldMaskSchema, { paths: ["email"] }),
+        },
+        bearer(operador),
+      )
+      .catch((e: unknown) => ConnectError.from(e));
+    expect(error).toMatchObject({ code: Code.InvalidArgument });
+    expect((error as ConnectError).rawMessage).toContain("version required");
+    expect((await h.client.getConsorciado({ id: c.id }, bearer(operador))).consorciado?.email).toBe(c.email);
+  });
+
+  test("a retried update or deactivation with the same request_id changes nothing more", async () => {
+    const c = await createPf();
+    const requestId = randomUUID();
+    const request = {
+      consorciado: { ...c, email: "retry@example.com" },
+      updateMask: create(FieldMaskSchema, { paths: ["email"] }),
+      requestId,
+    };
+    const first = await h.client.updateConsorciado(request, bearer(operador));
+    // Without the key the same request would be Aborted: its version is spent.
+    const again = await h.client.updateConsorciado(request, bearer(operador));
+    expect(again.consorciado?.version).toBe(first.consorciado?.version);
+    expect(again.consorciado?.email).toBe("retry@example.com");
+    const [kept] = await h.db.query<{ r: string }>(
+      "select encode(response, 'escape') as r from platform_idempotency where request_id = $1",
+      [requestId],
+    );
+    expect(kept?.r).toContain(c.id);
+    expect(kept?.r).not.toContain("retry@example.com");
+
+    const deactivation = { id: c.id, requestId: randomUUID() };
+    await h.client.deactivateConsorciado(deactivation, bearer(admin));
+    const replayed = await h.client.deactivateConsorciado(deactivation, bearer(admin));
+    expect(replayed.consorciado?.status).toBe(ConsorciadoStatus.INATIVO);
+    await expect(
+      h.client.deactivateConsorciado({ id: randomUUID(), requestId: deactivation.requestId }, bearer(admin)),
+    ).rejects.toMatchObject({ code: Code.FailedPrecondition });
+  });
 });
 
 describe("self-service (owner-scoped)", () => {
@@ -322,6 +367,30 @@ describe("LGPD", () => {
       [false, Canal.PORTAL],
     ]);
     expect(consentimentos[0]?.time).toBeDefined();
+  });
+
+  test("consents are listed in pages; a bad page token is InvalidArgument", async () => {
+    const c = await createPf();
+    for (const canal of [Canal.APP, Canal.PORTAL, Canal.TELEFONE]) {
+      await h.client.recordConsentimento(
+        { consorciadoId: c.id, finalidade: Finalidade.MARKETING, concedido: true, canal },
+        bearer(operador),
+      );
+    }
+    const seen: Canal[][] = [];
+    let pageToken = "";
+    do {
+      const page = await h.client.listConsentimentos(
+        { consorciadoId: c.id, pageSize: 2, pageToken },
+        bearer(auditor),
+      );
+      seen.push(page.consentimentos.map((x) => x.canal));
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    expect(seen).toEqual([[Canal.APP, Canal.PORTAL], [Canal.TELEFONE]]);
+    await expect(
+      h.client.listConsentimentos({ consorciadoId: c.id, pageToken: "not-a-token" }, bearer(auditor)),
+    ).rejects.toMatchObject({ code: Code.InvalidArgument });
   });
 
   test("the export holds everything stored about the person, decrypted", async () => {

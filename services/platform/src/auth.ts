@@ -1,4 +1,4 @@
-import type { DescMethod } from "@bufbuild/protobuf";
+import type { DescField, DescMessage, DescMethod } from "@bufbuild/protobuf";
 import { getOption, hasOption } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { type Policy, policy as policyExtension, Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
@@ -164,7 +164,7 @@ export function createAuthorizationInterceptor(): Interceptor {
     if (principal.roles.some((role) => policy.roles.includes(role))) return next(req);
     if (principal.roles.some((role) => policy.ownerRoles.includes(role)) && principal.consorciadoId) {
       if (policy.ownerField && req.stream === false) {
-        const owner = ownerFieldValue(req.message, policy.ownerField);
+        const owner = ownerFieldValue(req.method.input, req.message, policy.ownerField);
         if (owner !== principal.consorciadoId) throw denied();
       }
       req.contextValues.set(ownerScopeKey, { consorciadoId: principal.consorciadoId });
@@ -174,9 +174,17 @@ export function createAuthorizationInterceptor(): Interceptor {
   };
 }
 
-function ownerFieldValue(message: unknown, protoField: string): unknown {
-  const localName = protoField.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-  return (message as Record<string, unknown>)[localName];
+/** The value at an owner_field path such as `consorciado_id` or `cota.consorciado_id`. */
+export function ownerFieldValue(schema: DescMessage, message: unknown, path: string): unknown {
+  let desc: DescMessage | undefined = schema;
+  let value = message;
+  for (const segment of path.split(".")) {
+    const field: DescField | undefined = desc?.fields.find((f) => f.name === segment);
+    if (!field || typeof value !== "object" || value === null) return undefined;
+    value = (value as Record<string, unknown>)[field.localName];
+    desc = field.fieldKind === "message" ? field.message : undefined;
+  }
+  return value;
 }
 
 // Thrown outside the error-mapping interceptor, so these are statuses already.

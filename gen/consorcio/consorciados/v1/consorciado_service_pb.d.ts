@@ -107,7 +107,8 @@ export declare type ListConsorciadosRequest = Message<"consorcio.consorciados.v1
   nomePrefix: string;
 
   /**
-   * Exact CPF or CNPJ.
+   * Exact CPF or CNPJ. Personal data (debug_redact): only in a body (POST
+   * /v1/consorciados:search), never in a URL, so the OpenAPI gives it no query parameter.
    *
    * @generated from field: string documento = 4;
    */
@@ -161,6 +162,13 @@ export declare type UpdateConsorciadoRequest = Message<"consorcio.consorciados.v
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
   updateMask?: FieldMask | undefined;
+
+  /**
+   * Retries with the same id return the first response.
+   *
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
 };
 
 /**
@@ -193,6 +201,13 @@ export declare type DeactivateConsorciadoRequest = Message<"consorcio.consorciad
    * @generated from field: string id = 1;
    */
   id: string;
+
+  /**
+   * Retries with the same id return the first response.
+   *
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
 };
 
 /**
@@ -240,6 +255,13 @@ export declare type RecordConsentimentoRequest = Message<"consorcio.consorciados
    * @generated from field: consorcio.consorciados.v1.Canal canal = 4;
    */
   canal: Canal;
+
+  /**
+   * Retries with the same id return the first response.
+   *
+   * @generated from field: string request_id = 5;
+   */
+  requestId: string;
 };
 
 /**
@@ -272,6 +294,16 @@ export declare type ListConsentimentosRequest = Message<"consorcio.consorciados.
    * @generated from field: string consorciado_id = 1;
    */
   consorciadoId: string;
+
+  /**
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
 };
 
 /**
@@ -290,6 +322,11 @@ export declare type ListConsentimentosResponse = Message<"consorcio.consorciados
    * @generated from field: repeated consorcio.consorciados.v1.Consentimento consentimentos = 1;
    */
   consentimentos: Consentimento[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -357,6 +394,13 @@ export declare type RequestErasureRequest = Message<"consorcio.consorciados.v1.R
    * @generated from field: string motivo = 2;
    */
   motivo: string;
+
+  /**
+   * Retries with the same id return the first response.
+   *
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
 };
 
 /**
@@ -385,6 +429,12 @@ export declare const RequestErasureResponseSchema: GenMessage<RequestErasureResp
  * @generated from message consorcio.consorciados.v1.ProcessDueErasuresRequest
  */
 export declare type ProcessDueErasuresRequest = Message<"consorcio.consorciados.v1.ProcessDueErasuresRequest"> & {
+  /**
+   * Retries with the same id return the first response.
+   *
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
 };
 
 /**
@@ -434,7 +484,9 @@ export declare const ConsorciadoService: GenService<{
     output: typeof GetConsorciadoResponseSchema;
   },
   /**
-   * Filters: name prefix, CPF/CNPJ, status. Oldest first.
+   * Filters: name prefix, CPF/CNPJ, status. Oldest first. Over REST a search by CPF/CNPJ is a
+   * POST to /v1/consorciados:search with the filters in the body: personal data never goes in a
+   * URL (logs, proxies, browser history keep URLs), and the edge refuses `documento` in a query.
    *
    * @generated from rpc consorcio.consorciados.v1.ConsorciadoService.ListConsorciados
    */

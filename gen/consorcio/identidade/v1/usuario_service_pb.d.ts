@@ -184,6 +184,13 @@ export declare type UpdateUsuarioRequest = Message<"consorcio.identidade.v1.Upda
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
   updateMask?: FieldMask | undefined;
+
+  /**
+   * Retries with the same id return the first response.
+   *
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
 };
 
 /**
@@ -216,6 +223,13 @@ export declare type DisableUsuarioRequest = Message<"consorcio.identidade.v1.Dis
    * @generated from field: string id = 1;
    */
   id: string;
+
+  /**
+   * Retries with the same id return the first response.
+   *
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
 };
 
 /**
@@ -289,6 +303,13 @@ export declare type UnlockUsuarioRequest = Message<"consorcio.identidade.v1.Unlo
    * @generated from field: string id = 1;
    */
   id: string;
+
+  /**
+   * Retries with the same id return the first response.
+   *
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
 };
 
 /**
