@@ -594,6 +594,8 @@ function queryParameters(
     const protoPath = protoPrefix === "" ? field.name : `${protoPrefix}.${field.name}`;
     const jsonPath = jsonPrefix === "" ? field.jsonName : `${jsonPrefix}.${field.jsonName}`;
     if (bound.has(protoPath)) continue;
+    // Personal data (debug_redact) never goes in a URL: such a field has a POST binding instead.
+    if (field.proto.options?.debugRedact) continue;
     if (field.fieldKind === "message" && WELL_KNOWN[field.message.typeName] === undefined) {
       if (seen.has(field.message.typeName) || seen.size >= 3) continue;
       const nestedSeen = new Set([...seen, field.message.typeName]);
