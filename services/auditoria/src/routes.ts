@@ -1,26 +1,31 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { AuditoriaService } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_service_pb.js";
-import type { ServiceContext } from "@consorcio/platform";
+import { decodeCursor, encodeCursor, type ServiceContext } from "@consorcio/platform";
 import * as auditLog from "./audit-log.ts";
 import { concurrencyLimit } from "./limit.ts";
 
 /** Reads of the log running at once; each holds up to a batch of records (audit-log.ts). */
 const READS_AT_ONCE = 2;
+/** The cursor inside a page token: the last seq of the page (range checked by auditLog.list). */
+const SEQ = /^[0-9]{1,19}$/;
 
 export function routes(router: ConnectRouter, { db }: ServiceContext): void {
   const reads = concurrencyLimit(READS_AT_ONCE);
   router.service(AuditoriaService, {
     async listAuditRecords(req, { signal }) {
-      return reads(
+      const pageToken = decodeCursor(req.pageToken, SEQ) ?? "";
+      const { records, nextPageToken } = await reads(
         () =>
           auditLog.list(db.fork(), {
             ...req,
+            pageToken,
             ...(req.fromTime ? { from: timestampDate(req.fromTime) } : {}),
             ...(req.toTime ? { to: timestampDate(req.toTime) } : {}),
           }),
         signal,
       );
+      return { records, nextPageToken: encodeCursor(nextPageToken) };
     },
     async verifyChain(req, { signal }) {
       const result = await reads(

@@ -309,6 +309,17 @@ describe("the audit log", () => {
     ).rejects.toMatchObject({ code: Code.InvalidArgument });
   });
 
+  test("page tokens are opaque: not a seq a client could build; a raw or out-of-range seq is refused", async () => {
+    const { nextPageToken } = await auditClient().listAuditRecords({ pageSize: 1 }, bearer(auditorToken));
+    expect(nextPageToken).not.toBe("");
+    expect(nextPageToken).not.toMatch(/^[0-9]+$/);
+    for (const pageToken of ["1", Buffer.from("9999999999999999999").toString("base64url")]) {
+      await expect(auditClient().listAuditRecords({ pageToken }, bearer(auditorToken))).rejects.toMatchObject(
+        { code: Code.InvalidArgument },
+      );
+    }
+  });
+
   test("the consumer takes few messages at a time (AUDITORIA_PREFETCH)", async () => {
     const listing = await promisify(execFile)("rabbitmqctl", [
       "list_consumers",
