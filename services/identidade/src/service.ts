@@ -7,6 +7,7 @@ import { uuidv7 } from "uuidv7";
 import { z } from "zod";
 import { migrations } from "../migrations/index.ts";
 import { AuthFlows, hashSecret } from "./auth.ts";
+import { oauthTokenRoute, TOKEN_PATH } from "./oauth-token.ts";
 import { type IdentidadeDeps, routes } from "./routes.ts";
 import { provisionServiceAccounts, serviceAccountsSetting } from "./service-accounts.ts";
 import { entities, Usuario } from "./store/entities.ts";
@@ -76,7 +77,9 @@ export const service: ServiceDefinition<typeof env, IdentidadeDeps> = {
   tokenVerifier: ({ keys }) =>
     createTokenVerifier({ issuer: keys.issuer, audience: keys.audience, getKey: keys.getKey }),
   routes,
-  httpRoutes: (_context, { keys }) => ({
+  httpRoutes: (context, { keys, auth }) => ({
+    // Stock OAuth clients post a form, which Envoy's transcoder cannot read: served here instead.
+    [TOKEN_PATH]: oauthTokenRoute(context, auth),
     "/.well-known/jwks.json": (_req, res) => {
       res.writeHead(200, {
         "content-type": "application/jwk-set+json",
