@@ -11,8 +11,6 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** The shipped contracts: the Envoy descriptor set and the OpenAPI document come from here. */
 export const SHIPPED_MODULE = "proto";
 /** Contracts of the platform's own tests: linted and generated, never shipped. */
-export const TEST_MODULE = "services/platform/test/proto";
-
 const BUF = join(ROOT, "node_modules", ".bin", "buf");
 
 /** Runs buf from the repository root and returns its stdout (stderr goes to ours). */

@@ -20,8 +20,6 @@ export const SERVICE_NAMES = Object.keys(SERVICE_PORTS) as ServiceName[];
 export const REST_GATEWAY_PORT = 8080;
 /** Embedded PostgreSQL of `npm start`: never the standard 5432 a real server may hold. */
 export const EMBEDDED_POSTGRES_PORT = 7432;
-/** Embedded S3 of `npm start` and tests: never MinIO's 9000. */
-export const EMBEDDED_S3_PORT = 7090;
 
 /** Database (and role) name of a service. */
 export function databaseName(service: string): string {

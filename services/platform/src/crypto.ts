@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 
 /** Parses a 256-bit key given as base64 (the form secrets take in the environment). */
 export function parseKey(base64: string, name: string): Buffer {
@@ -43,10 +43,4 @@ export function sha256Hex(value: string): string {
 /** A random secret of `bytes` bytes in base64url. */
 export function randomSecret(bytes = 32): string {
   return randomBytes(bytes).toString("base64url");
-}
-
-export function constantTimeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
 }

@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 
 /**
  * Errors the domain and store layers throw. The error-mapping interceptor turns
@@ -71,10 +71,6 @@ export class InvalidArgumentError extends DomainError {
     super(Code.InvalidArgument, violations.map((v) => `${v.field}: ${v.message}`).join("; "));
     this.violations = violations;
   }
-}
-
-export function isConnectError(error: unknown): error is ConnectError {
-  return error instanceof ConnectError;
 }
 
 /** SQLSTATEs of a lost or refused database connection (classes 08, 53 and the 57P0x shutdowns). */

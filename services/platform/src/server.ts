@@ -253,7 +253,7 @@ function guardStream(stream: http2.ServerHttp2Stream, limits: ServerLimits, stre
 }
 
 /** One line saying which address could not be taken and what to do, not a bare errno. */
-export function listenError(error: NodeJS.ErrnoException, host: string | undefined, port: number): Error {
+function listenError(error: NodeJS.ErrnoException, host: string | undefined, port: number): Error {
   const address = `${host ?? "0.0.0.0"}:${port}`;
   const hint =
     error.code === "EADDRINUSE"
@@ -283,7 +283,7 @@ function withSpecGrpcMessage<T extends object>(headers: T): T {
   return { ...headers, "grpc-message": encodeGrpcMessage(text) };
 }
 
-export function encodeGrpcMessage(text: string): string {
+function encodeGrpcMessage(text: string): string {
   let encoded = "";
   for (const byte of Buffer.from(text, "utf8")) {
     encoded +=
