@@ -170,7 +170,7 @@ export declare const ContaBancariaSchema: GenMessage<ContaBancaria>;
  */
 export declare type Consorciado = Message<"consorcio.consorciados.v1.Consorciado"> & {
   /**
-   * UUIDv7.
+   * UUIDv7. Set by the service on create; names the consorciado on update.
    *
    * @generated from field: string id = 1;
    */
@@ -255,7 +255,7 @@ export declare type Consorciado = Message<"consorcio.consorciados.v1.Consorciado
   updateTime?: Timestamp | undefined;
 
   /**
-   * Optimistic concurrency: updates must send the version they read.
+   * Optimistic concurrency: updates must send the version they read. Set by the service.
    *
    * @generated from field: int32 version = 15;
    */

@@ -391,6 +391,8 @@ export declare type RequestErasureRequest = Message<"consorcio.consorciados.v1.R
   consorciadoId: string;
 
   /**
+   * Free text: may hold personal data.
+   *
    * @generated from field: string motivo = 2;
    */
   motivo: string;

@@ -243,7 +243,7 @@ export declare type EnrollTotpResponse = Message<"consorcio.identidade.v1.Enroll
   secret: string;
 
   /**
-   * otpauth:// URI for authenticator apps (QR code).
+   * otpauth:// URI for authenticator apps (QR code): it holds the secret.
    *
    * @generated from field: string otpauth_uri = 2;
    */

@@ -19,7 +19,7 @@ export declare const file_consorcio_identidade_v1_usuario: GenFile;
  */
 export declare type Usuario = Message<"consorcio.identidade.v1.Usuario"> & {
   /**
-   * UUIDv7.
+   * UUIDv7. Set by the service on create; names the account on update.
    *
    * @generated from field: string id = 1;
    */
@@ -57,6 +57,8 @@ export declare type Usuario = Message<"consorcio.identidade.v1.Usuario"> & {
   scopes: string[];
 
   /**
+   * Changed by DisableUsuario only.
+   *
    * @generated from field: bool disabled = 7;
    */
   disabled: boolean;
@@ -85,7 +87,7 @@ export declare type Usuario = Message<"consorcio.identidade.v1.Usuario"> & {
   updateTime?: Timestamp | undefined;
 
   /**
-   * Optimistic concurrency: updates must send the version they read.
+   * Optimistic concurrency: updates must send the version they read. Set by the service.
    *
    * @generated from field: int32 version = 12;
    */
