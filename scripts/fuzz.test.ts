@@ -60,6 +60,9 @@ beforeAll(async () => {
   const id = await startTestService(identidade, {
     IDENTIDADE_SECRET_KEY: randomBytes(32).toString("base64"),
     CONSORCIO_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    // consorciados starts after identidade (it needs identidade's JWKS), so the consorciado account
+    // below names a random consorciado: its existence is not what this file tests.
+    CHECK_CONSORCIADO_ID: "false",
   });
   const jwks = { JWKS_URL: `${id.service.url}/.well-known/jwks.json` };
   running = {

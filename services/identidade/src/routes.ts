@@ -1,8 +1,14 @@
+import { create } from "@bufbuild/protobuf";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { ConsorciadoService } from "@consorcio/gen/consorcio/consorciados/v1/consorciado_service_pb.js";
 import { AuthService } from "@consorcio/gen/consorcio/identidade/v1/auth_service_pb.js";
 import {
   CreateUsuarioRequestSchema,
   CreateUsuarioResponseSchema,
+  UnlockUsuarioRequestSchema,
+  UnlockUsuarioResponseSchema,
+  UpdateUsuarioRequestSchema,
+  UpdateUsuarioResponseSchema,
   UsuarioService,
 } from "@consorcio/gen/consorcio/identidade/v1/usuario_service_pb.js";
 import {
@@ -31,12 +37,14 @@ function caller(context: HandlerContext): string {
 export interface IdentidadeDeps {
   auth: AuthFlows;
   keys: KeyRing;
+  /** CHECK_CONSORCIADO_ID: a CONSORCIADO account's consorciado must exist at consorciados. */
+  checkConsorciadoId: boolean;
 }
 
 export function routes(
   router: ConnectRouter,
-  { tx, db, revocations, clock }: ServiceContext,
-  { auth, keys }: IdentidadeDeps,
+  { tx, db, revocations, clock, clients }: ServiceContext,
+  { auth, keys, checkConsorciadoId }: IdentidadeDeps,
 ): void {
   router.service(AuthService, {
     async login(req, context) {
@@ -71,6 +79,8 @@ export function routes(
 
   router.service(UsuarioService, {
     async createUsuario(req, context) {
+      // Before the transaction: no connection is held while consorciados answers.
+      if (checkConsorciadoId) await usuarios.checkConsorciado(clients.get(ConsorciadoService, context), req);
       return tx.idempotent(
         context,
         { schema: CreateUsuarioRequestSchema, message: req, requestId: req.requestId },
@@ -90,23 +100,28 @@ export function routes(
       return usuarios.listUsuarios(db.fork(), req, clock.now());
     },
     async updateUsuario(req, context) {
-      const usuario = await tx.run(context, ({ em }) =>
-        usuarios.updateUsuario(
-          em,
-          {
-            id: req.usuario?.id ?? "",
-            version: req.usuario?.version ?? 0,
-            roles: req.usuario?.roles ?? [],
-            scopes: req.usuario?.scopes ?? [],
-            paths: req.updateMask?.paths ?? [],
-          },
-          clock.now(),
-        ),
+      return tx.idempotent(
+        context,
+        { schema: UpdateUsuarioRequestSchema, message: req, requestId: req.requestId },
+        UpdateUsuarioResponseSchema,
+        async ({ em }) =>
+          create(UpdateUsuarioResponseSchema, {
+            usuario: await usuarios.updateUsuario(
+              em,
+              {
+                id: req.usuario?.id ?? "",
+                version: req.usuario?.version ?? 0,
+                roles: req.usuario?.roles ?? [],
+                scopes: req.usuario?.scopes ?? [],
+                paths: req.updateMask?.paths ?? [],
+              },
+              clock.now(),
+            ),
+          }),
       );
-      return { usuario };
     },
     async disableUsuario(req, context) {
-      return { usuario: await usuarios.disableUsuario(tx, context, revocations, req.id, clock.now()) };
+      return { usuario: await usuarios.disableUsuario(tx, context, revocations, req, clock.now()) };
     },
     async resetPassword(req, context) {
       return {
@@ -114,9 +129,15 @@ export function routes(
       };
     },
     async unlockUsuario(req, context) {
-      return {
-        usuario: await tx.run(context, ({ em }) => usuarios.unlockUsuario(em, auth.throttle, req.id)),
-      };
+      return tx.idempotent(
+        context,
+        { schema: UnlockUsuarioRequestSchema, message: req, requestId: req.requestId },
+        UnlockUsuarioResponseSchema,
+        async ({ em }) =>
+          create(UnlockUsuarioResponseSchema, {
+            usuario: await usuarios.unlockUsuario(em, auth.throttle, req.id),
+          }),
+      );
     },
     async rotateSigningKey() {
       return { kid: await keys.rotate() };

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { ConsorciadoService } from "@consorcio/gen/consorcio/consorciados/v1/consorciado_service_pb.js";
 import { AuthService } from "@consorcio/gen/consorcio/identidade/v1/auth_service_pb.js";
 import { UsuarioService } from "@consorcio/gen/consorcio/identidade/v1/usuario_service_pb.js";
 import { createTokenVerifier, parseKey, type ServiceDefinition } from "@consorcio/platform";
@@ -36,11 +37,17 @@ const env = z.object({
   LOGIN_THROTTLE_MAX_SECONDS: z.coerce.number().int().min(1).default(900),
   /** Service accounts to provision: {"<service>": "<client secret>"} (the platform's clients use them). */
   SERVICE_ACCOUNTS: serviceAccountsSetting,
+  /**
+   * CreateUsuario asks consorciados whether a CONSORCIADO account's consorciado exists. Off only
+   * where no consorciados runs (tests of identidade alone); never in a deployment.
+   */
+  CHECK_CONSORCIADO_ID: z.stringbool().default(true),
 });
 
 export const service: ServiceDefinition<typeof env, IdentidadeDeps> = {
   name: "identidade",
   services: [AuthService, UsuarioService],
+  calls: [ConsorciadoService],
   env,
   entities,
   migrations,
@@ -71,7 +78,7 @@ export const service: ServiceDefinition<typeof env, IdentidadeDeps> = {
       },
       clock,
     );
-    return { keys, auth };
+    return { keys, auth, checkConsorciadoId: config.CHECK_CONSORCIADO_ID };
   },
   // identidade verifies its own tokens from its key ring, not over HTTP from itself.
   tokenVerifier: ({ keys }) =>

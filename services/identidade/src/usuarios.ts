@@ -1,8 +1,9 @@
 // Account administration: create, read, list, update roles, disable, reset, unlock.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { HandlerContext } from "@connectrpc/connect";
+import { type Client, Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
+import type { ConsorciadoService } from "@consorcio/gen/consorcio/consorciados/v1/consorciado_service_pb.js";
 import {
   UsuarioCriadoSchema,
   UsuarioDesativadoSchema,
@@ -10,6 +11,11 @@ import {
   type Usuario as UsuarioMessage,
   UsuarioSchema,
 } from "@consorcio/gen/consorcio/identidade/v1/usuario_pb.js";
+import {
+  type DisableUsuarioRequest,
+  DisableUsuarioRequestSchema,
+  DisableUsuarioResponseSchema,
+} from "@consorcio/gen/consorcio/identidade/v1/usuario_service_pb.js";
 import {
   AlreadyExistsError,
   ConflictError,
@@ -83,6 +89,31 @@ export async function load(em: EntityManager, id: string): Promise<UsuarioRow> {
   const usuario = await em.findOne(Usuario, { id });
   if (!usuario) throw new NotFoundError(`usuario ${id} not found`);
   return usuario;
+}
+
+/**
+ * A CONSORCIADO account must belong to a consorciado that exists: consorciados is asked, before
+ * any write. An unknown or malformed id is the caller's mistake; consorciados unreachable, or
+ * refusing identidade's own service token, is an outage.
+ */
+export async function checkConsorciado(
+  consorciados: Client<typeof ConsorciadoService>,
+  input: { kind: UsuarioKind; consorciadoId: string },
+): Promise<void> {
+  // A missing or misplaced id is reported by accountViolations.
+  if (input.kind !== UsuarioKind.CONSORCIADO || !input.consorciadoId) return;
+  try {
+    await consorciados.getConsorciado({ id: input.consorciadoId });
+  } catch (error) {
+    const { code, rawMessage } = ConnectError.from(error);
+    if (code === Code.NotFound || code === Code.InvalidArgument) {
+      throw new InvalidArgumentError([
+        { field: "consorciado_id", ruleId: "consorciado_id.exists", message: "no such consorciado" },
+      ]);
+    }
+    if (code === Code.DeadlineExceeded || code === Code.Canceled) throw error;
+    throw new ConnectError(`cannot check consorciado_id now: ${rawMessage}`, Code.Unavailable);
+  }
 }
 
 export async function createUsuario(
@@ -225,22 +256,31 @@ export async function disableUsuario(
   tx: Transactions,
   context: HandlerContext,
   revocations: Revocations,
-  id: string,
+  request: DisableUsuarioRequest,
   now: Date,
 ): Promise<UsuarioMessage> {
-  const disabled = await tx.run(context, async (uow) => {
-    const usuario = await load(uow.em, id);
-    if (!usuario.disabled) {
-      usuario.disabled = true;
-      await revokeAllRefreshTokens(uow.em, id);
-      uow.publish(UsuarioDesativadoSchema, create(UsuarioDesativadoSchema, { usuarioId: id }));
-    }
-    await uow.em.flush();
-    return toMessage(usuario, await failuresOf(uow.em, usuario.username, now));
-  });
+  const { id } = request;
+  const { usuario: disabled } = await tx.idempotent(
+    context,
+    { schema: DisableUsuarioRequestSchema, message: request, requestId: request.requestId },
+    DisableUsuarioResponseSchema,
+    async (uow) => {
+      const usuario = await load(uow.em, id);
+      if (!usuario.disabled) {
+        usuario.disabled = true;
+        await revokeAllRefreshTokens(uow.em, id);
+        uow.publish(UsuarioDesativadoSchema, create(UsuarioDesativadoSchema, { usuarioId: id }));
+      }
+      await uow.em.flush();
+      return create(DisableUsuarioResponseSchema, {
+        usuario: toMessage(usuario, await failuresOf(uow.em, usuario.username, now)),
+      });
+    },
+  );
   // After commit, so a login that read the account before it is refused too; again for an
   // account disabled already (harmless: it cannot have had tokens issued since).
   await revocations.revoke(id);
+  if (!disabled) throw new NotFoundError(`usuario ${id} not found`);
   return disabled;
 }
 
