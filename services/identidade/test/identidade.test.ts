@@ -538,6 +538,54 @@ describe("account administration", () => {
     ).rejects.toMatchObject({ code: Code.Aborted });
   });
 
+  test('an UpdateUsuario without a version is InvalidArgument "version required", not Aborted', async () => {
+    const { usuario } = await usuarios.createUsuario(
+      {
+        username: `v-${randomUUID().slice(0, 8)}`,
+        kind: UsuarioKind.STAFF,
+        roles: [Role.OPERADOR],
+        password: password(),
+      },
+      bearer(adminToken),
+    );
+    const error = await usuarios
+      .updateUsuario(
+        {
+          usuario: { ...usuario, roles: [Role.GERENTE], version: 0 } as never,
+          updateMask: create(FieldMaskSchema, { paths: ["roles"] }),
+        },
+        bearer(adminToken),
+      )
+      .catch((e: unknown) => ConnectError.from(e));
+    expect(error).toMatchObject({ code: Code.InvalidArgument });
+    expect((error as ConnectError).rawMessage).toContain("version required");
+  });
+
+  test("retried UpdateUsuario and DisableUsuario with the same request_id change nothing more", async () => {
+    const { usuario } = await usuarios.createUsuario(
+      {
+        username: `r-${randomUUID().slice(0, 8)}`,
+        kind: UsuarioKind.STAFF,
+        roles: [Role.OPERADOR],
+        password: password(),
+      },
+      bearer(adminToken),
+    );
+    if (!usuario) throw new Error("usuario missing");
+    const update = {
+      usuario: { ...usuario, roles: [Role.GERENTE] },
+      updateMask: create(FieldMaskSchema, { paths: ["roles"] }),
+      requestId: randomUUID(),
+    };
+    const first = await usuarios.updateUsuario(update, bearer(adminToken));
+    // Without the key the same request would be Aborted: its version is spent.
+    const again = await usuarios.updateUsuario(update, bearer(adminToken));
+    expect(again.usuario?.version).toBe(first.usuario?.version);
+    const disable = { id: usuario.id, requestId: randomUUID() };
+    await usuarios.disableUsuario(disable, bearer(adminToken));
+    expect((await usuarios.disableUsuario(disable, bearer(adminToken))).usuario?.disabled).toBe(true);
+  });
+
   test("a retried CreateUsuario with the same request_id creates one account", async () => {
     const requestId = randomUUID();
     const request = {
