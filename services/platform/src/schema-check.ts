@@ -1,7 +1,9 @@
 // Test support: does the schema the migrations build hold what the entities map? A property
 // without its column, or with the other nullability, fails at the first query that touches it;
 // this finds it when the migrations are written.
-import type { Database } from "./db.ts";
+import { type Database, type DatabaseOptions, openDatabase } from "./db.ts";
+import { createLogger } from "./logging.ts";
+import { createTestDatabase } from "./testing.ts";
 
 export async function schemaDrift(db: Database): Promise<string[]> {
   const em = db.fork();
@@ -37,4 +39,25 @@ export async function schemaDrift(db: Database): Promise<string[]> {
     }
   }
   return problems;
+}
+
+/** Migrates a fresh database with `migrations` and reports its drift from `entities`. */
+export async function migratedSchemaDrift(
+  entities: DatabaseOptions["entities"],
+  migrations: DatabaseOptions["migrations"],
+): Promise<string[]> {
+  const database = await createTestDatabase("schema");
+  const db = await openDatabase({
+    url: database.url,
+    entities,
+    migrations,
+    logger: createLogger({ service: "schema", level: "silent" }),
+  });
+  try {
+    await db.migrate();
+    return await schemaDrift(db);
+  } finally {
+    await db.close();
+    await database.drop();
+  }
 }
