@@ -158,8 +158,15 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       wakeUp = undefined;
     });
 
-  // Back from an outage: publish what waited at once, not at the next poll.
-  bus.onConnected(wake);
+  // Back from an outage: publish what waited at once, including rows backing off from failures
+  // during the outage (their failure was the outage), not at the next poll or back-off.
+  bus.onConnected(() => {
+    void db
+      .fork()
+      .execute("update platform_outbox set next_attempt_at = now() where published_at is null and next_attempt_at > now()")
+      .catch((error: unknown) => logger.warn({ err: error }, "outbox relay could not reset back-off"))
+      .finally(wake);
+  });
 
   const loop = (async () => {
     while (!stopped) {

@@ -75,8 +75,12 @@ test("publishing through a RabbitMQ restart loses nothing", async () => {
 
   await eventually(async () => created.every((id) => seen.has(id)), 60_000);
   expect(created.length).toBeGreaterThan(40);
-  const [pending] = await harness.db.query(
-    "select count(*)::int as n from platform_outbox where published_at is null",
-  );
-  expect(pending?.n).toBe(0);
+  // Rows whose publish failed in the outage may have reached the broker unconfirmed: they are
+  // published again (consumers dedupe), and none stays behind.
+  await eventually(async () => {
+    const [pending] = await harness.db.query<{ n: number }>(
+      "select count(*)::int as n from platform_outbox where published_at is null",
+    );
+    return pending?.n === 0;
+  }, 30_000);
 });
