@@ -1,0 +1,2 @@
+export * from "./calendario.ts";
+export * from "./dinheiro.ts";
