@@ -1,6 +1,6 @@
 // Percentages and centavos (DOMAIN.md §1): percentages are exact decimals, never floats; only
 // R$ amounts are rounded, to the centavo, half-up, per component. Money is bigint centavos.
-import Decimal from "decimal.js";
+import { Decimal } from "decimal.js";
 
 /** A private Decimal constructor: 40 significant digits, half-up; global settings stay untouched. */
 export const Dec = Decimal.clone({ precision: 40, rounding: Decimal.ROUND_HALF_UP });

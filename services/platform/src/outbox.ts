@@ -163,7 +163,9 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   bus.onConnected(() => {
     void db
       .fork()
-      .execute("update platform_outbox set next_attempt_at = now() where published_at is null and next_attempt_at > now()")
+      .execute(
+        "update platform_outbox set next_attempt_at = now() where published_at is null and next_attempt_at > now()",
+      )
       .catch((error: unknown) => logger.warn({ err: error }, "outbox relay could not reset back-off"))
       .finally(wake);
   });
