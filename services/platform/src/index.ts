@@ -11,6 +11,7 @@ export * from "./context.ts";
 export * from "./crypto.ts";
 export * from "./db.ts";
 export * from "./errors.ts";
+export * from "./field-behavior.ts";
 export * from "./health.ts";
 export * from "./interceptors.ts";
 export * from "./jobs.ts";

@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { create } from "@bufbuild/protobuf";
+import { create, type DescService } from "@bufbuild/protobuf";
 import {
   FieldPathElementSchema,
   FieldPathSchema,
@@ -19,6 +19,7 @@ import {
 } from "./auth.ts";
 import { peerAddressKey, principalKey, requestContextKey } from "./context.ts";
 import { DomainError, InvalidArgumentError, isUnavailableError } from "./errors.ts";
+import { createFieldBehaviorInterceptor } from "./field-behavior.ts";
 import { createInputInterceptor } from "./input.ts";
 import type { Logger } from "./logging.ts";
 import { createAnonymousRateLimitInterceptor, createRateLimiter } from "./rate-limit.ts";
@@ -148,7 +149,10 @@ export function toConnectError(
   return new ConnectError(`internal error${requestId ? ` (request ${requestId})` : ""}`, Code.Internal);
 }
 
-/** The platform's chain, outermost first (DESIGN.md §5), with the audit of mutating calls after logging. */
+/**
+ * The platform's chain, outermost first (DESIGN.md §5), with the audit of mutating calls after logging.
+ * Output-only fields are cleared before the audit reads the request (field-behavior.ts).
+ */
 export function platformInterceptors(options: {
   logger: Logger;
   verifyToken: TokenVerifier;
@@ -160,10 +164,13 @@ export function platformInterceptors(options: {
   anonymousCallsPerMinute?: number;
   /** Proxies in front of the service that append to x-forwarded-for (TRUSTED_PROXY_HOPS). */
   trustedProxyHops?: number;
+  /** The services served: their requests' field behaviours are read once, at start-up. */
+  services?: readonly DescService[];
 }): Interceptor[] {
   return [
     createRequestContextInterceptor({ trustedProxyHops: options.trustedProxyHops ?? 1 }),
     createLoggingInterceptor(options.logger),
+    createFieldBehaviorInterceptor(options.services),
     createCallAuditInterceptor(options.service, options.recordCall, options.logger, options.refusals),
     ...(options.anonymousCallsPerMinute
       ? [

@@ -235,6 +235,7 @@ export async function runService<Env extends z.ZodObject, Deps>(
         recordCall,
         refusals,
         anonymousCallsPerMinute: config.ANONYMOUS_CALLS_PER_MINUTE,
+        services: definition.services,
       }),
       httpRoutes: definition.httpRoutes?.(context, deps) ?? {},
       routes(router) {

@@ -8,6 +8,7 @@ import { on } from "../src/consumer.ts";
 import { ownerScopeKey } from "../src/context.ts";
 import { NotFoundError, PermissionDeniedError } from "../src/errors.ts";
 import type { ServiceDefinition } from "../src/service.ts";
+import { GadgetService } from "../test/gen/consorcio/platformtest/v1/gadget_service_pb.js";
 import { WidgetCriadoSchema, WidgetTocadoSchema } from "../test/gen/consorcio/platformtest/v1/widget_pb.js";
 import {
   CreateWidgetRequestSchema,
@@ -75,13 +76,18 @@ const widgetEnv = z.object({
 export const widgetService: ServiceDefinition<typeof widgetEnv> = {
   name: "platformtest",
   env: widgetEnv,
-  services: [WidgetService],
+  services: [WidgetService, GadgetService],
   entities: [Widget, WidgetTouch],
   migrations: [
     { name: "0001_widget", class: CreateWidgetTables },
     { name: "0002_widget_job", class: CreateWidgetJobLog },
   ],
   routes(router, { tx, db }) {
+    // Answers each request as the handler received it (field behaviour tests).
+    router.service(GadgetService, {
+      createGadget: (seen) => ({ seen }),
+      updateGadget: (seen) => ({ seen }),
+    });
     router.service(WidgetService, {
       async createWidget(req, context) {
         return tx.idempotent(
