@@ -20,6 +20,7 @@ export * from "./memory-bus.ts";
 export * from "./outbox.ts";
 export * from "./pagination.ts";
 export * from "./rabbitmq-bus.ts";
+export * from "./redaction.ts";
 export * from "./reflection.ts";
 export * from "./revocation.ts";
 export * from "./server.ts";

@@ -3,51 +3,48 @@ import { type Logger, pino } from "pino";
 export type { Logger };
 
 /**
- * Keys that hold personal data or secrets. They are censored wherever they
- * appear in a logged object, at any of the first levels of nesting.
+ * Keys redacted in every log, whatever the contracts say: what no contract describes (HTTP
+ * headers, the platform's own credentials and configuration) and so carries no debug_redact.
+ * The fields of messages are redacted by their contracts' mark (`redact` below, from
+ * sensitiveKeys in redaction.ts), not by guessing from names.
  */
-const SENSITIVE_KEYS = [
-  "cpf",
-  "cnpj",
-  "documento",
-  "nome",
-  "name",
-  "razaoSocial",
-  "email",
-  "telefone",
-  "phone",
-  "endereco",
-  "address",
+const PLATFORM_SECRET_KEYS = [
+  "authorization",
+  "cookie",
   "password",
-  "senha",
-  "newPassword",
+  "secret",
+  "clientSecret",
   "token",
   "accessToken",
   "refreshToken",
-  "clientSecret",
-  "secret",
-  "totpCode",
-  "authorization",
-  "cookie",
-  "pixKey",
-  "chavePix",
-  "contaBancaria",
 ];
 
-function redactPaths(): string[] {
+/** A key at any of the first four levels of a logged object, plus the request headers. */
+function redactPaths(keys: readonly string[]): string[] {
   const paths: string[] = [];
-  for (const key of SENSITIVE_KEYS) {
+  for (const key of new Set([...PLATFORM_SECRET_KEYS, ...keys])) {
+    if (!/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key)) continue;
     paths.push(key, `*.${key}`, `*.*.${key}`, `*.*.*.${key}`);
   }
   paths.push('req.headers["authorization"]', 'headers["authorization"]');
   return paths;
 }
 
-export function createLogger(options: { service: string; level?: string }): Logger {
+/** pino's redaction of these keys (and the platform's), censored the same way everywhere. */
+export function redactOptions(keys: readonly string[] = []): { paths: string[]; censor: string } {
+  return { paths: redactPaths(keys), censor: "[redacted]" };
+}
+
+export function createLogger(options: {
+  service: string;
+  level?: string;
+  /** Keys of sensitive fields (sensitiveKeys of the services the logger serves). */
+  redact?: readonly string[];
+}): Logger {
   return pino({
     level: options.level ?? "info",
     base: { service: options.service },
-    redact: { paths: redactPaths(), censor: "[redacted]" },
+    redact: redactOptions(options.redact),
     timestamp: pino.stdTimeFunctions.isoTime,
   });
 }

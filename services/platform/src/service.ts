@@ -18,9 +18,10 @@ import { type Database, type MigrationEntry, migrateDatabase, openDatabase, type
 import { type HealthState, registerHealth } from "./health.ts";
 import { platformInterceptors } from "./interceptors.ts";
 import { type JobDefinition, type JobRunResult, platformJobs, startJobScheduler } from "./jobs.ts";
-import { createLogger, type Logger } from "./logging.ts";
+import { createLogger, type Logger, redactOptions } from "./logging.ts";
 import { enqueueEvent, type OutboxRelay, startOutboxRelay } from "./outbox.ts";
 import { connectRabbitMqBus } from "./rabbitmq-bus.ts";
+import { sensitiveKeys } from "./redaction.ts";
 import { registerReflection } from "./reflection.ts";
 import { createRevocations, type Revocations, refusingRevoked } from "./revocation.ts";
 import { type HttpRoute, type RunningServer, startServer } from "./server.ts";
@@ -105,7 +106,11 @@ export async function runService<Env extends z.ZodObject, Deps>(
 ): Promise<RunningService> {
   type Config = PlatformConfig & z.infer<Env>;
   const config = loadConfig(definition.name, options.env, definition.env) as Config;
-  const logger = options.logger ?? createLogger({ service: definition.name, level: config.LOG_LEVEL });
+  // The contracts' debug_redact fields are redacted, also in a logger given by the caller.
+  const redact = sensitiveKeys([...definition.services, ...(definition.calls ?? [])]);
+  const logger = options.logger
+    ? options.logger.child({}, { redact: redactOptions(redact) })
+    : createLogger({ service: definition.name, level: config.LOG_LEVEL, redact });
   if (config.MIGRATE_ON_START) await migrate(definition, config, logger);
   const db = await openDatabase({
     url: config.DATABASE_URL,

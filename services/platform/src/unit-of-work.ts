@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { clone, type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/platform/v1/chamada_pb.js";
 import type { EntityManager } from "@mikro-orm/postgresql";
@@ -10,6 +10,7 @@ import type { Database } from "./db.ts";
 import { FailedPreconditionError } from "./errors.ts";
 import type { OutboxRelay } from "./outbox.ts";
 import { type EventMeta, enqueueEvent } from "./outbox.ts";
+import { withoutSensitive } from "./redaction.ts";
 
 /**
  * A result that is a failure to report only after the transaction commits (a
@@ -21,22 +22,22 @@ function isFailure(value: unknown): boolean {
   return typeof value === "object" && value !== null && "error" in value && value.error instanceof Error;
 }
 
-/** Fields never hashed into the stored request fingerprint: a fast hash of a password is crackable. */
-const SECRET_FIELD = /(password|secret|token|code)$/i;
-
+/**
+ * The stored request fingerprint leaves out the sensitive (debug_redact) fields at any depth: a
+ * fast hash of a password or a CPF is crackable. So a retry differing only in them is a replay.
+ */
 function fingerprint<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): Buffer {
-  const copy = clone(schema, message) as Record<string, unknown>;
-  for (const field of schema.fields) {
-    if (field.fieldKind === "scalar" && SECRET_FIELD.test(field.name)) copy[field.localName] = "";
-  }
   return createHash("sha256")
-    .update(toBinary(schema, copy as MessageShape<Desc>))
+    .update(toBinary(schema, withoutSensitive(schema, message)))
     .digest();
 }
 
 /**
  * How a response is kept for replays: what to store (never secrets or personal
- * data in clear) and how to answer a retry from it.
+ * data in clear) and how to answer a retry from it. Whatever `keep` returns (the
+ * response itself without a Replay), its sensitive (debug_redact) fields are
+ * cleared before it is stored: a retry without a `restore` that reads them
+ * again gets the response without them.
  */
 export interface Replay<Desc extends DescMessage> {
   keep(response: MessageShape<Desc>): MessageShape<Desc>;
@@ -145,7 +146,12 @@ export function createTransactions(db: Database, relay: OutboxRelay): Transactio
         await uow.em.execute(
           "update platform_idempotency set response = ? where method = ? and scope = ? and request_id = ?",
           [
-            Buffer.from(toBinary(responseSchema, replay ? replay.keep(response) : response)),
+            Buffer.from(
+              toBinary(
+                responseSchema,
+                withoutSensitive(responseSchema, replay ? replay.keep(response) : response),
+              ),
+            ),
             method,
             scope,
             request.requestId,

@@ -1,4 +1,5 @@
 // Starts the widget test service against the real servers, with a JWKS served over HTTP.
+import type { Logger } from "../src/logging.ts";
 import type { RunningService } from "../src/service.ts";
 import {
   createTestDatabase,
@@ -18,7 +19,10 @@ export interface WidgetHarness {
   stop(): Promise<void>;
 }
 
-export async function startWidgetHarness(env: Record<string, string> = {}): Promise<WidgetHarness> {
+export async function startWidgetHarness(
+  env: Record<string, string> = {},
+  options: { logger?: Logger } = {},
+): Promise<WidgetHarness> {
   const db = await createTestDatabase("platform");
   const issuer = await createTestIssuer();
   const jwks = await serveJwks(issuer.jwks);
@@ -26,7 +30,7 @@ export async function startWidgetHarness(env: Record<string, string> = {}): Prom
   const { service } = await startTestService(
     widgetService,
     { JWKS_URL: jwks.url, WIDGET_QUEUE: queue, ...env },
-    { db },
+    { db, ...options },
   );
   return {
     service,

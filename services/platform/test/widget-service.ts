@@ -114,6 +114,7 @@ export const widgetService: ServiceDefinition<typeof widgetEnv> = {
                 name: widget.name,
                 amountCentavos: widget.amountCentavos,
                 ownerId: widget.ownerId,
+                contato: req.contato,
               },
             });
           },

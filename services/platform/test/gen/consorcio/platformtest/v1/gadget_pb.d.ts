@@ -98,6 +98,11 @@ export declare type Part = Message<"consorcio.platformtest.v1.Part"> & {
    * @generated from field: string serial = 2;
    */
   serial: string;
+
+  /**
+   * @generated from field: string owner_email = 3;
+   */
+  ownerEmail: string;
 };
 
 /**

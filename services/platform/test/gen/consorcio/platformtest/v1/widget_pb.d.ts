@@ -35,6 +35,13 @@ export declare type Widget = Message<"consorcio.platformtest.v1.Widget"> & {
    * @generated from field: string owner_id = 4;
    */
   ownerId: string;
+
+  /**
+   * Personal data: never logged, fingerprinted or kept for replays.
+   *
+   * @generated from field: string contato = 5;
+   */
+  contato: string;
 };
 
 /**

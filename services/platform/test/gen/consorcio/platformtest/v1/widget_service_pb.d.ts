@@ -36,6 +36,13 @@ export declare type CreateWidgetRequest = Message<"consorcio.platformtest.v1.Cre
    * @generated from field: string request_id = 4;
    */
   requestId: string;
+
+  /**
+   * Personal data, answered back in the widget (not stored).
+   *
+   * @generated from field: string contato = 5;
+   */
+  contato: string;
 };
 
 /**
