@@ -1,7 +1,8 @@
 // Contract checks (DESIGN.md §9), each reported, failing at the end if any failed:
 // 1. every RPC of the shipped module has a consorcio.auth.v1.policy and a google.api.http rule,
 //    and the module follows scripts/contract-rules.ts (request_id on mutations, paging of List*,
-//    owner_field paths that resolve, int64 *_centavos);
+//    owner_field paths that resolve, int64 *_centavos) and scripts/field-rules.ts (field_behavior
+//    on the server-set fields of resources, debug_redact on fields named for personal data);
 // 2. `buf format` is clean, 3. `buf lint` passes,
 // 4. `buf breaking` (FILE rules) against main, when main exists and has contracts at its tip
 //    (CONTRACTS_BREAKING_AGAINST=<buf input>, e.g. `.git#ref=HEAD~1`, overrides the baseline);
@@ -17,6 +18,7 @@ import { createFileRegistry } from "@bufbuild/protobuf";
 import { type Policy, Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
 import { bufInteractive, buildModule, ROOT, SHIPPED_MODULE } from "./buf.ts";
 import { contractProblems } from "./contract-rules.ts";
+import { fieldProblems } from "./field-rules.ts";
 import { GENERATED_PATHS, generate } from "./generate.ts";
 import { httpRule, policyOf, servicesOf } from "./openapi.ts";
 import { compareTrees, syncInto, THIRD_PARTY_DIR } from "./sync-third-party.ts";
@@ -63,7 +65,7 @@ function rpcProblems(): string[] {
         problems.push(`${name}: only ROLE_SERVICE may call it, so it must not be on the REST edge`);
     }
   }
-  return [...problems, ...contractProblems(registry, targets)];
+  return [...problems, ...contractProblems(registry, targets), ...fieldProblems(registry, targets)];
 }
 
 /** Why `buf breaking` against main cannot run, or undefined when it can. */
