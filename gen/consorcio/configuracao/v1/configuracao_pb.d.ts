@@ -64,6 +64,7 @@ export declare const ParametroValorSchema: GenMessage<ParametroValor>;
 export declare type Parametro = Message<"consorcio.configuracao.v1.Parametro"> & {
   /**
    * Dotted lower-case words: "financeiro.dias_carencia".
+   * Chosen by the administrator on create; names the item in every other call.
    *
    * @generated from field: string key = 1;
    */
@@ -139,6 +140,8 @@ export declare const ParametroSchema: GenMessage<Parametro>;
  */
 export declare type FeatureFlag = Message<"consorcio.configuracao.v1.FeatureFlag"> & {
   /**
+   * Chosen by the administrator on create; names the item in every other call.
+   *
    * @generated from field: string key = 1;
    */
   key: string;
@@ -212,7 +215,7 @@ export declare const FeatureFlagSchema: GenMessage<FeatureFlag>;
  */
 export declare type IndiceValor = Message<"consorcio.configuracao.v1.IndiceValor"> & {
   /**
-   * Id of this revision (UUIDv7).
+   * Id of this revision (UUIDv7), set by the service.
    *
    * @generated from field: string id = 1;
    */
