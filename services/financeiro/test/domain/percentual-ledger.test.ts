@@ -13,7 +13,7 @@ import {
 import { percentuaisDoPlano } from "../../src/domain/plano.ts";
 
 /** Equal to 30 places: 100/60 has no exact decimal, so twelve of them are 20 ± 1e-38. */
-const near = (a: Dec, b: Dec.Value) => a.minus(b).abs().lt("1e-30");
+const near = (a: Dec, b: Dec | number | string) => a.minus(b).abs().lt("1e-30");
 
 const plano = (prazo = 60) =>
   percentuaisDoPlano({
