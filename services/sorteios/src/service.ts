@@ -1,0 +1,70 @@
+import { AssembleiaService } from "@consorcio/gen/consorcio/sorteios/v1/assembleia_service_pb.js";
+import { LanceService } from "@consorcio/gen/consorcio/sorteios/v1/lance_service_pb.js";
+import { SorteioService } from "@consorcio/gen/consorcio/sorteios/v1/sorteio_service_pb.js";
+import type { ServiceDefinition } from "@consorcio/platform";
+import { z } from "zod";
+import { migrations } from "../migrations/index.ts";
+import { Agenda } from "./agenda.ts";
+import { AssembleiaUseCases } from "./assembleias.ts";
+import { LanceUseCases } from "./lances.ts";
+import { PEER_SERVICES, Peers } from "./peers.ts";
+import { routes } from "./routes.ts";
+import { Saga, sagaConsumer } from "./saga.ts";
+import { entities } from "./store/entities.ts";
+
+const env = z.object({
+  /** The queue of the saga's events (and grupos' GrupoCriado/GrupoAtivado). */
+  SORTEIOS_QUEUE: z.string().min(1).default("sorteios.queue"),
+  /** When assembleias are scheduled from the cronogramas (cron, UTC). */
+  AGENDAMENTO_CRON: z.string().min(1).default("15 * * * *"),
+  /** How far ahead assembleias are scheduled. */
+  AGENDAMENTO_HORIZONTE_DIAS: z.coerce.number().int().min(1).max(400).default(45),
+});
+
+/** The scheduled job that creates assembleias from the grupos' cronogramas. */
+export const AGENDAMENTO_JOB = "sorteios.agendamento";
+
+interface Deps {
+  assembleias: AssembleiaUseCases;
+  lances: LanceUseCases;
+  saga: Saga;
+  agenda: Agenda;
+}
+
+export const service: ServiceDefinition<typeof env, Deps> = {
+  name: "sorteios",
+  services: [SorteioService, AssembleiaService, LanceService],
+  calls: PEER_SERVICES,
+  env,
+  entities,
+  migrations,
+  async prepare({ clients, clock, config }) {
+    const peers = new Peers(clients);
+    const assembleias = new AssembleiaUseCases(peers);
+    return {
+      assembleias,
+      lances: new LanceUseCases(peers),
+      saga: new Saga(assembleias, peers, clock),
+      agenda: new Agenda(assembleias, peers, config.AGENDAMENTO_HORIZONTE_DIAS),
+    };
+  },
+  routes: (router, context, deps) => routes(router, context, deps.assembleias, deps.lances),
+  consumers: ({ config, clock }, deps) => [
+    sagaConsumer(
+      config.SORTEIOS_QUEUE,
+      () => deps.saga,
+      () => deps.agenda,
+      () => clock,
+    ),
+  ],
+  jobs: ({ config, tx, logger }, { agenda }) => [
+    {
+      name: AGENDAMENTO_JOB,
+      schedule: { cron: config.AGENDAMENTO_CRON },
+      async run({ now }) {
+        const novas = await agenda.agendarTodos(tx, logger, now);
+        if (novas > 0) logger.info({ novas }, "assembleias scheduled");
+      },
+    },
+  ],
+};
