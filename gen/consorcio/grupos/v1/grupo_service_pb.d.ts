@@ -150,7 +150,7 @@ export declare const ListGruposResponseSchema: GenMessage<ListGruposResponse>;
  */
 export declare type UpdateGrupoRequest = Message<"consorcio.grupos.v1.UpdateGrupoRequest"> & {
   /**
-   * id is required; version, when sent, must be the current one (else Aborted).
+   * id and version are required; a version other than the current one is Aborted.
    *
    * @generated from field: consorcio.grupos.v1.Grupo grupo = 1;
    */
@@ -849,7 +849,8 @@ export declare const GrupoService: GenService<{
 export declare const CotaService: GenService<{
   /**
    * A consorciado (who must exist in consorciados and be ATIVO) joins a grupo EM_FORMACAO or
-   * ATIVO and gets the lowest free number. A full grupo is ResourceExhausted.
+   * ATIVO and gets the lowest free number. A full grupo is FailedPrecondition (a state of the grupo,
+   * not a transient limit: a retry does not help until a cota is cancelled).
    *
    * @generated from rpc consorcio.grupos.v1.CotaService.AderirGrupo
    */

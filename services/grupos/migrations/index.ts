@@ -1,0 +1,5 @@
+// grupos's migrations, in order after the platform's; names are stable once released.
+import type { MigrationEntry } from "@consorcio/platform";
+import { InitialSchema } from "./0001_grupos.ts";
+
+export const migrations: MigrationEntry[] = [{ name: "0001_grupos", class: InitialSchema }];
