@@ -119,6 +119,7 @@ export interface OpenApiDocument {
 const FIELD_BEHAVIOR_REQUIRED = 2;
 const FIELD_BEHAVIOR_OUTPUT_ONLY = 3;
 const FIELD_BEHAVIOR_INPUT_ONLY = 4;
+const FIELD_BEHAVIOR_IDENTIFIER = 8;
 const STATUS_SCHEMA = "google.rpc.Status";
 const BEARER = "bearerAuth";
 
@@ -402,6 +403,9 @@ function rulesDesc(typeName: string): DescMessage {
   return desc;
 }
 
+const IDENTIFIER_NOTE =
+  "Identifier: assigned by the service in a create (read-only there, ignored if sent); an update sends it as read.";
+
 function appendSentence(text: string | undefined, sentence: string): string {
   return text ? `${text}\n\n${sentence}` : sentence;
 }
@@ -530,10 +534,56 @@ class SchemaBuilder {
     }
     const behaviors = fieldBehaviors(this.registry, field);
     if (behaviors.includes(FIELD_BEHAVIOR_OUTPUT_ONLY)) schema.readOnly = true;
+    if (behaviors.includes(FIELD_BEHAVIOR_IDENTIFIER))
+      schema.description = appendSentence(schema.description, IDENTIFIER_NOTE);
     if (behaviors.includes(FIELD_BEHAVIOR_INPUT_ONLY)) schema.writeOnly = true;
     if (field.deprecated) schema.deprecated = true;
     const required = rules?.required === true || behaviors.includes(FIELD_BEHAVIOR_REQUIRED);
     return { schema, required };
+  }
+
+  /** Whether a field of `desc`, or of a message it holds, is IDENTIFIER. */
+  holdsIdentifier(desc: DescMessage, seen: Set<string> = new Set()): boolean {
+    if (seen.has(desc.typeName) || WELL_KNOWN[desc.typeName]) return false;
+    seen.add(desc.typeName);
+    return desc.fields.some(
+      (field) =>
+        fieldBehaviors(this.registry, field).includes(FIELD_BEHAVIOR_IDENTIFIER) ||
+        (field.fieldKind === "message" && this.holdsIdentifier(field.message, seen)),
+    );
+  }
+
+  /**
+   * A message as a Create request's body holds it (AIP-203): its IDENTIFIER fields, and those of
+   * the messages it holds, are read-only there, since the server assigns them and ignores what is
+   * sent. Elsewhere (an Update names its resource by them) the shared schema keeps them writable,
+   * so this one is inline. A message without such fields keeps its reference.
+   */
+  createSchema(
+    desc: DescMessage,
+    omit: ReadonlySet<string> = new Set(),
+    seen: Set<string> = new Set(),
+  ): Schema {
+    if (!this.holdsIdentifier(desc) || seen.has(desc.typeName))
+      return omit.size > 0 ? this.messageSchema(desc, omit) : this.messageRef(desc);
+    seen.add(desc.typeName);
+    const schema = this.messageSchema(desc, omit);
+    const properties = schema.properties ?? {};
+    for (const field of desc.fields) {
+      const property = properties[field.jsonName];
+      if (!property) continue;
+      if (fieldBehaviors(this.registry, field).includes(FIELD_BEHAVIOR_IDENTIFIER)) {
+        property.readOnly = true;
+      } else if (field.fieldKind === "message" && this.holdsIdentifier(field.message)) {
+        const { description } = property;
+        properties[field.jsonName] = {
+          ...this.createSchema(field.message, new Set(), seen),
+          ...(description ? { description } : {}),
+        };
+      }
+    }
+    seen.delete(desc.typeName);
+    return schema;
   }
 
   messageRef(desc: DescMessage): Schema {
@@ -779,19 +829,27 @@ function buildOperation(
     parameters.push(parameter(variable.fieldPath, "path", true, builder.fieldSchema(leaf).schema, note));
     bound.add(variable.fieldPath);
   }
+  // A Create's body: the server assigns the IDENTIFIER fields (read-only there).
+  const creates = /^Create[A-Z]/.test(method.name);
   if (rule.body === "*") {
     // Top-level fields bound to the path leave the body (a nested one keeps its message there).
     const topLevel = new Set(variables.map((v) => v.fieldPath).filter((p) => !p.includes(".")));
-    const schema = topLevel.size === 0 ? builder.ref(input) : builder.messageSchema(input, topLevel);
+    const schema = creates
+      ? builder.createSchema(input, topLevel)
+      : topLevel.size === 0
+        ? builder.ref(input)
+        : builder.messageSchema(input, topLevel);
     operation.requestBody = { required: true, content: { "application/json": { schema } } };
   } else {
     if (rule.body !== "") {
       const [bodyField] = resolveFieldPath(input, rule.body);
       if (!bodyField) throw new Error(`${input.typeName}: bad body ${rule.body}`);
-      operation.requestBody = {
-        required: true,
-        content: { "application/json": { schema: builder.fieldSchema(bodyField).schema } },
-      };
+      let schema = builder.fieldSchema(bodyField).schema;
+      if (creates && bodyField.fieldKind === "message" && builder.holdsIdentifier(bodyField.message)) {
+        const { description } = schema;
+        schema = { ...builder.createSchema(bodyField.message), ...(description ? { description } : {}) };
+      }
+      operation.requestBody = { required: true, content: { "application/json": { schema } } };
       bound.add(rule.body);
     }
     parameters.push(...queryParameters(builder, input, bound));

@@ -39,9 +39,15 @@ export declare type Policy = Message<"consorcio.auth.v1.Policy"> & {
   ownerRoles: Role[];
 
   /**
-   * Request field (top-level, string) carrying the consorciado id the call is
-   * about. When set, the platform checks it against the caller's consorciado id
-   * for owner-scoped callers; when empty, the handler enforces ownership.
+   * Path of the request field carrying the consorciado id the call is about: a
+   * string field of the request (`consorciado_id`) or a dotted path through its
+   * message fields ending on a string (`cota.consorciado_id`); check:contracts
+   * resolves it against the request message and fails on an unknown field. When
+   * set, the platform checks it against an owner-scoped caller's consorciado id
+   * before the handler runs (a path through an unset message or a oneof member
+   * is no match: denied); handlers do not check it again. When empty, and for a
+   * streamed request (no single message before the handler), the caller's
+   * scope reaches the handler, which enforces ownership.
    *
    * @generated from field: string owner_field = 4;
    */
