@@ -305,7 +305,7 @@ export declare type Grupo = Message<"consorcio.grupos.v1.Grupo"> & {
   percentuaisFundoComum: string[];
 
   /**
-   * Free-text name for people ("Imóveis 42").
+   * Free-text name for people ("Imóveis 42"): the grupo's, not a person's.
    *
    * @generated from field: string nome = 21;
    */
