@@ -452,7 +452,7 @@ export declare const ParcelaService: GenService<{
     output: typeof GetParcelaResponseSchema;
   },
   /**
-   * By cota or grupo (one of them is required), optionally by situação; by vencimento, then id.
+   * By cota or grupo (one of them is required), optionally by situação and competência; in billing order.
    * A consorciado must name one of their own cotas.
    *
    * @generated from rpc consorcio.financeiro.v1.ParcelaService.ListParcelas

@@ -1,0 +1,5 @@
+// financeiro's migrations, in order after the platform's; names are stable once released.
+import type { MigrationEntry } from "@consorcio/platform";
+import { InitialSchema } from "./0001_financeiro.ts";
+
+export const migrations: MigrationEntry[] = [{ name: "0001_financeiro", class: InitialSchema }];

@@ -1,0 +1,139 @@
+// How one payment applies to one parcela: encargos first, then the principal split over the
+// parcela's components; whatever no parcela owes is explicit (credit of the cota or refund).
+import { type CivilDate, Dec } from "@consorcio/domain";
+import { calculateEncargos, splitEncargos } from "./domain/encargos.ts";
+import {
+  encargosRecebidos,
+  type Lancamento,
+  pagamentoParcela,
+  recebimentoADevolver,
+} from "./domain/ledger.ts";
+import { allocate } from "./domain/percentual-ledger.ts";
+
+export type Resultado = "INTEGRAL" | "PARCIAL" | "EXCEDENTE" | "ESTORNO";
+
+export interface Componentes {
+  fundoComumCentavos: bigint;
+  taxaAdministracaoCentavos: bigint;
+  fundoReservaCentavos: bigint;
+  seguroCentavos: bigint;
+  antecipacaoTaxaCentavos: bigint;
+}
+
+export interface ParcelaAberta {
+  situacao: string;
+  valorCentavos: bigint;
+  pagoCentavos: bigint;
+  vencimento: CivilDate;
+  componentes: Componentes;
+}
+
+export interface Alocacao {
+  resultado: Resultado;
+  principalCentavos: bigint;
+  multaCentavos: bigint;
+  jurosCentavos: bigint;
+  creditoCentavos: bigint;
+  estornoCentavos: bigint;
+  /** The parcela after the payment. */
+  pagoCentavos: bigint;
+  situacao: "ABERTA" | "PARCIAL" | "PAGA" | "VENCIDA" | "CANCELADA";
+  lancamentos: { sufixo: string; lancamento: Lancamento }[];
+}
+
+const KEYS = [
+  "fundoComumCentavos",
+  "taxaAdministracaoCentavos",
+  "fundoReservaCentavos",
+  "seguroCentavos",
+  "antecipacaoTaxaCentavos",
+] as const;
+
+/** The components of the first `pago` centavos of the parcela (proportional, summing exactly). */
+function componentesPagos(c: Componentes, valor: bigint, pago: bigint): Componentes {
+  if (valor === 0n || pago === 0n)
+    return {
+      fundoComumCentavos: 0n,
+      taxaAdministracaoCentavos: 0n,
+      fundoReservaCentavos: 0n,
+      seguroCentavos: 0n,
+      antecipacaoTaxaCentavos: 0n,
+    };
+  const ratio = new Dec(pago.toString()).dividedBy(valor.toString());
+  const parts = allocate(
+    pago,
+    KEYS.map((k) => new Dec(c[k].toString()).times(ratio)),
+  );
+  return Object.fromEntries(KEYS.map((k, i) => [k, parts[i] as bigint])) as unknown as Componentes;
+}
+
+const menor = (a: bigint, b: bigint) => (a < b ? a : b);
+
+export function alocarPagamento(input: {
+  parcela: ParcelaAberta;
+  valorCentavos: bigint;
+  dataPagamento: CivilDate;
+  percentualEncargosGrupo: Dec;
+}): Alocacao {
+  const { parcela, valorCentavos } = input;
+  const devido = parcela.valorCentavos - parcela.pagoCentavos;
+  if (parcela.situacao === "CANCELADA" || devido <= 0n) {
+    return {
+      resultado: "ESTORNO",
+      principalCentavos: 0n,
+      multaCentavos: 0n,
+      jurosCentavos: 0n,
+      creditoCentavos: 0n,
+      estornoCentavos: valorCentavos,
+      pagoCentavos: parcela.pagoCentavos,
+      situacao: parcela.situacao as Alocacao["situacao"],
+      lancamentos: [{ sufixo: "devolver", lancamento: recebimentoADevolver(valorCentavos) }],
+    };
+  }
+  const encargos = calculateEncargos({
+    valorCentavos: devido,
+    vencimento: parcela.vencimento,
+    pagamento: input.dataPagamento,
+  });
+  let multa = encargos.multaCentavos;
+  let juros = encargos.jurosCentavos;
+  let principal: bigint;
+  let credito = 0n;
+  let resultado: Resultado;
+  if (valorCentavos >= devido + multa + juros) {
+    principal = devido;
+    credito = valorCentavos - devido - multa - juros;
+    resultado = credito > 0n ? "EXCEDENTE" : "INTEGRAL";
+  } else {
+    // Short: the encargos first, then as much principal as is left; the rest stays owed.
+    multa = menor(multa, valorCentavos);
+    juros = menor(juros, valorCentavos - multa);
+    principal = valorCentavos - multa - juros;
+    resultado = "PARCIAL";
+  }
+  const pagoDepois = parcela.pagoCentavos + principal;
+  const antes = componentesPagos(parcela.componentes, parcela.valorCentavos, parcela.pagoCentavos);
+  const depois = componentesPagos(parcela.componentes, parcela.valorCentavos, pagoDepois);
+  const agora = Object.fromEntries(KEYS.map((k) => [k, depois[k] - antes[k]])) as unknown as Componentes;
+  const lancamentos: Alocacao["lancamentos"] = [];
+  if (principal > 0n) lancamentos.push({ sufixo: "parcela", lancamento: pagamentoParcela(agora) });
+  if (multa + juros > 0n)
+    lancamentos.push({
+      sufixo: "encargos",
+      lancamento: encargosRecebidos(splitEncargos(multa + juros, input.percentualEncargosGrupo)),
+    });
+  if (credito > 0n) lancamentos.push({ sufixo: "devolver", lancamento: recebimentoADevolver(credito) });
+  const situacao: Alocacao["situacao"] =
+    pagoDepois >= parcela.valorCentavos ? "PAGA" : parcela.situacao === "VENCIDA" ? "VENCIDA" : "PARCIAL";
+  return {
+    resultado,
+    principalCentavos: principal,
+    multaCentavos: multa,
+    jurosCentavos: juros,
+    creditoCentavos: credito,
+    estornoCentavos: 0n,
+    pagoCentavos: pagoDepois,
+    situacao,
+    lancamentos,
+  };
+}

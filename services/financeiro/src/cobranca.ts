@@ -1,0 +1,203 @@
+// Monthly billing of a grupo, set-based: cotas are read in chunks by id, each chunk's parcelas
+// (amounts from the engine's percentages, boleto and Pix per row) go in with one
+// `insert … select from json_to_recordset … on conflict do nothing`, never one INSERT per parcela.
+// Unique (cota, competência) makes a second run create nothing.
+import { type CivilDate, civilDate, Dec } from "@consorcio/domain";
+import { NotFoundError } from "@consorcio/platform";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { uuidv7 } from "uuidv7";
+import type { GeradorDocumentos } from "./documentos.ts";
+import { computeParcela, type Percentuais, percentuaisDoPlano, type ValoresParcela } from "./domain/plano.ts";
+import { civilFromDb, competenciaOf, monthsBetween, parseCompetencia } from "./mapping.ts";
+import { findGrupo, type GrupoRecord } from "./store/projecao.ts";
+
+export const CHUNK = 10_000;
+const FATURAVEIS = "('ATIVA', 'INADIMPLENTE', 'CONTEMPLADA')";
+
+export interface Plano {
+  percentuais: Percentuais[];
+  seguro: Dec;
+  preco: bigint;
+  valores: Map<string, ValoresParcela>;
+}
+
+export function planoDoGrupo(grupo: GrupoRecord): Plano {
+  return {
+    percentuais: percentuaisDoPlano({
+      precoCentavos: grupo.precoCentavos,
+      prazoMeses: grupo.prazoMeses,
+      taxaAdministracao: new Dec(grupo.taxaAdministracao),
+      fundoReserva: new Dec(grupo.fundoReserva),
+      seguroMensal: new Dec(grupo.seguroMensal),
+      antecipacaoTaxa: new Dec(grupo.antecipacaoTaxa).isZero() ? undefined : new Dec(grupo.antecipacaoTaxa),
+      fundoComumPorMes:
+        grupo.fundoComumPorMes.length > 0 ? grupo.fundoComumPorMes.map((v) => new Dec(v)) : undefined,
+    }),
+    seguro: new Dec(grupo.seguroMensal),
+    preco: grupo.precoCentavos,
+    valores: new Map(),
+  };
+}
+
+/** The amounts of month `numero` (1-based); with the TA advance only on the adesão bill. */
+export function valoresDoMes(
+  plano: Plano,
+  numero: number,
+  comAntecipacao: boolean,
+): { valores: ValoresParcela; percentuais: Percentuais } {
+  const percentuais = plano.percentuais[numero - 1] as Percentuais;
+  const key = `${numero}:${comAntecipacao}`;
+  let valores = plano.valores.get(key);
+  if (!valores) {
+    const { antecipacaoTaxa: _omit, ...semAntecipacao } = percentuais;
+    valores = computeParcela(comAntecipacao ? percentuais : semAntecipacao, plano.preco, plano.seguro);
+    plano.valores.set(key, valores);
+  }
+  return { valores, percentuais };
+}
+
+/** Due date of a competência: the grupo's due day (the month's last day if shorter). */
+export function vencimentoDa(competencia: { year: number; month: number }, dia: number): CivilDate {
+  const last = new Date(Date.UTC(competencia.year, competencia.month, 0)).getUTCDate();
+  return civilDate(competencia.year, competencia.month, Math.min(dia, last));
+}
+
+export interface NovaParcela {
+  id: string;
+  cotaId: string;
+  grupoId: string;
+  consorciadoId: string;
+  competencia: string;
+  tipo: "MENSAL" | "ADESAO" | "LANCE";
+  numero: number;
+  vencimento: CivilDate;
+  valores: ValoresParcela;
+  percentuais: Percentuais;
+  contemplacaoId?: string;
+}
+
+const iso = (d: CivilDate) =>
+  `${String(d.year).padStart(4, "0")}-${String(d.month).padStart(2, "0")}-${String(d.day).padStart(2, "0")}`;
+
+/** Inserts parcelas with their documents (sequence numbers drawn in one query); returns the ids inserted. */
+export async function insertParcelas(
+  em: EntityManager,
+  parcelas: readonly NovaParcela[],
+  documentos: GeradorDocumentos,
+): Promise<string[]> {
+  if (parcelas.length === 0) return [];
+  const seq = await em.execute<{ n: string }[]>(
+    "select nextval('nosso_numero_seq')::text as n from generate_series(1, ?)",
+    [parcelas.length],
+  );
+  const rows = parcelas.map((p, i) => {
+    const docs = documentos({
+      sequencial: BigInt((seq[i] as { n: string }).n),
+      vencimento: p.vencimento,
+      valorCentavos: p.valores.totalCentavos,
+    });
+    return {
+      id: p.id,
+      c: p.cotaId,
+      g: p.grupoId,
+      o: p.consorciadoId,
+      k: p.competencia,
+      t: p.tipo,
+      n: p.numero,
+      v: iso(p.vencimento),
+      vl: p.valores.totalCentavos.toString(),
+      fc: p.valores.fundoComumCentavos.toString(),
+      ta: p.valores.taxaAdministracaoCentavos.toString(),
+      fr: p.valores.fundoReservaCentavos.toString(),
+      sg: p.valores.seguroCentavos.toString(),
+      tx: p.valores.antecipacaoTaxaCentavos.toString(),
+      pfc: p.percentuais.fundoComum.toFixed(),
+      pta: p.percentuais.taxaAdministracao
+        .plus(p.tipo === "ADESAO" ? (p.percentuais.antecipacaoTaxa ?? 0) : 0)
+        .toFixed(),
+      pfr: p.percentuais.fundoReserva.toFixed(),
+      nn: docs.nossoNumero,
+      cb: docs.codigoBarras,
+      ld: docs.linhaDigitavel,
+      pt: docs.pixTxid,
+      pc: docs.pixCopiaECola,
+      ct: p.contemplacaoId ?? null,
+    };
+  });
+  const inserted = await em.execute<{ id: string }[]>(
+    `insert into parcela (id, cota_id, grupo_id, consorciado_id, competencia, tipo, numero, vencimento,
+       valor_centavos, fundo_comum_centavos, taxa_administracao_centavos, fundo_reserva_centavos, seguro_centavos,
+       taxa_antecipada_centavos, fundo_comum_percentual, taxa_administracao_percentual, fundo_reserva_percentual,
+       nosso_numero, codigo_barras, linha_digitavel, pix_txid, pix_copia_e_cola, situacao, contemplacao_id)
+     select id, c, g, o, k, t, n, v, vl, fc, ta, fr, sg, tx, pfc, pta, pfr, nn, cb, ld, pt, pc, 'ABERTA', ct
+       from json_to_recordset(?::json) as r(id uuid, c uuid, g uuid, o uuid, k text, t text, n int, v date,
+         vl bigint, fc bigint, ta bigint, fr bigint, sg bigint, tx bigint, pfc numeric, pta numeric, pfr numeric,
+         nn text, cb text, ld text, pt text, pc text, ct uuid)
+     on conflict do nothing returning id`,
+    [JSON.stringify(rows)],
+  );
+  return inserted.map((r) => r.id);
+}
+
+export interface ResultadoCobranca {
+  geradas: number;
+  existentes: number;
+  vencimento: CivilDate;
+}
+
+/** Bills every billable cota of the grupo for the competência; a second run creates nothing. */
+export async function gerarCobranca(
+  em: EntityManager,
+  grupoId: string,
+  competenciaText: string,
+  documentos: GeradorDocumentos,
+  chunk = CHUNK,
+): Promise<ResultadoCobranca> {
+  const competencia = parseCompetencia(competenciaText);
+  const grupo = await findGrupo(em, grupoId);
+  if (!grupo) throw new NotFoundError(`grupo ${grupoId} is not known to financeiro`);
+  const plano = planoDoGrupo(grupo);
+  const vencimento = vencimentoDa(competencia, grupo.diaVencimento);
+  let cursor = "00000000-0000-0000-0000-000000000000";
+  let geradas = 0;
+  let faturaveis = 0;
+  for (;;) {
+    const cotas = await em.execute<
+      { id: string; consorciado_id: string; data_adesao: string; mes_inicial: number; faturada: boolean }[]
+    >(
+      `select c.id, c.consorciado_id, c.data_adesao::text, c.mes_inicial,
+         exists (select 1 from parcela p where p.cota_id = c.id and p.competencia = ? and p.tipo <> 'LANCE') as faturada
+       from cota c where c.grupo_id = ? and c.situacao in ${FATURAVEIS} and c.id > ?
+       order by c.id limit ?`,
+      [competenciaText, grupoId, cursor, chunk],
+    );
+    if (cotas.length === 0) break;
+    cursor = (cotas.at(-1) as { id: string }).id;
+    const novas: NovaParcela[] = [];
+    for (const cota of cotas) {
+      const adesao = civilFromDb(cota.data_adesao);
+      const numero = cota.mes_inicial + monthsBetween(adesao, competencia);
+      if (numero < 1 || numero > grupo.prazoMeses || monthsBetween(adesao, competencia) < 0) continue;
+      faturaveis++;
+      if (cota.faturada) continue;
+      const { valores, percentuais } = valoresDoMes(plano, numero, false);
+      novas.push({
+        id: uuidv7(),
+        cotaId: cota.id,
+        grupoId,
+        consorciadoId: cota.consorciado_id,
+        competencia: competenciaText,
+        tipo: "MENSAL",
+        numero,
+        vencimento,
+        valores,
+        percentuais,
+      });
+    }
+    geradas += (await insertParcelas(em, novas, documentos)).length;
+    if (cotas.length < chunk) break;
+  }
+  return { geradas, existentes: faturaveis - geradas, vencimento };
+}
+
+export { competenciaOf };
