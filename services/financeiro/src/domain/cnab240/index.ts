@@ -1,0 +1,3 @@
+export * from "./layout.ts";
+export * from "./remessa.ts";
+export * from "./retorno.ts";
