@@ -1,6 +1,6 @@
 // Watch: a snapshot, then every change committed on any replica; heartbeats; ends on shutdown.
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { ParametroTipo } from "@consorcio/gen/consorcio/configuracao/v1/configuracao_pb.js";
 import {
   ConfiguracaoService,
@@ -130,6 +130,21 @@ describe("watch across replicas", () => {
       if (message?.event.case === "change") seen.push(message.event.value.key);
     }
     expect(seen).toEqual(keys);
+    abort.abort();
+    await stream.ended();
+  });
+
+  test("over gRPC too: the snapshot, then a change", async () => {
+    const client = createClient(ConfiguracaoService, createGrpcTransport({ baseUrl: b.service.url }));
+    const abort = new AbortController();
+    const stream = watching(
+      client.watch({ topics: [WatchTopic.FLAGS] }, { ...auth.as.service, signal: abort.signal }),
+    );
+    expect((await stream.next())?.event.case).toBe("snapshot");
+    const key = uniqueKey("watch.grpc");
+    await a.client.createFeatureFlag({ flag: { key, enabled: true } }, auth.as.admin);
+    const change = await stream.next();
+    expect(change?.event.case === "change" && change.event.value.key).toBe(key);
     abort.abort();
     await stream.ended();
   });
