@@ -44,6 +44,12 @@ function dataDe(horario: unknown): CivilDate | undefined {
     !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(horario)
   )
     return undefined;
+  // Date parsing is lenient (30/02 becomes 02/03): the calendar part must be a real date.
+  try {
+    civilDate(Number(horario.slice(0, 4)), Number(horario.slice(5, 7)), Number(horario.slice(8, 10)));
+  } catch {
+    return undefined;
+  }
   const at = new Date(horario);
   if (Number.isNaN(at.getTime())) return undefined;
   const parts = new Intl.DateTimeFormat("en-CA", {
