@@ -1,5 +1,5 @@
 import { ConfiguracaoService } from "@consorcio/gen/consorcio/configuracao/v1/configuracao_service_pb.js";
-import type { ServiceDefinition } from "@consorcio/platform";
+import { ConfigError, type ServiceDefinition } from "@consorcio/platform";
 import { z } from "zod";
 import { migrations } from "../migrations/index.ts";
 import { Configuracao } from "./configuracao.ts";
@@ -33,6 +33,10 @@ export const service: ServiceDefinition<typeof env, Deps> = {
   entities,
   migrations,
   async prepare({ cache, clock, db, logger, config }) {
+    if (config.WATCH_HEARTBEAT_MS >= config.SERVER_IDLE_TIMEOUT_MS)
+      throw new ConfigError(
+        `invalid configuration for configuracao:\n  WATCH_HEARTBEAT_MS: must be below SERVER_IDLE_TIMEOUT_MS (${config.SERVER_IDLE_TIMEOUT_MS}), or idle streams are cut`,
+      );
     const configuracao = new Configuracao({ cache, clock, ttlSeconds: config.CACHE_TTL_SECONDS });
     const hub = createWatchHub({
       db,

@@ -97,3 +97,9 @@ test("two updates from the same version: one wins, the other is Aborted", async 
   const { parametro } = await running.client.getParametro({ key }, auth.as.admin);
   expect(parametro?.version).toBe(2);
 });
+
+test("a heartbeat slower than the idle timeout is refused at start", async () => {
+  await expect(
+    startConfiguracao(auth, { db, env: { WATCH_HEARTBEAT_MS: "60000", SERVER_IDLE_TIMEOUT_MS: "60000" } }),
+  ).rejects.toThrow(/WATCH_HEARTBEAT_MS/);
+});
