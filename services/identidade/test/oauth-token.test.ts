@@ -211,15 +211,14 @@ describe("the token endpoint with a form body (RFC 6749)", () => {
       { grant_type: "client_credentials", client_id: client.clientId, client_secret: "errado" },
       { "x-correlation-id": correlation },
     );
-    const calls =
-      // In the order written (ids are UUIDv7): the relay's updates move rows in the heap.
-      (
-        await identidade.db.query("select payload from platform_outbox where event_type = $1 order by id", [
-          ChamadaRegistradaSchema.typeName,
-        ])
-      )
-        .map((row) => fromBinary(ChamadaRegistradaSchema, row.payload))
-        .filter((call) => call.correlationId === correlation);
+    // In the order written (ids are UUIDv7): the relay's updates move rows in the heap.
+    const calls = (
+      await identidade.db.query("select payload from platform_outbox where event_type = $1 order by id", [
+        ChamadaRegistradaSchema.typeName,
+      ])
+    )
+      .map((row) => fromBinary(ChamadaRegistradaSchema, row.payload))
+      .filter((call) => call.correlationId === correlation);
     expect(calls.map((c) => [c.method, c.target, c.result])).toEqual([
       ["consorcio.identidade.v1.AuthService/Token", client.clientId, RpcCode.OK],
       ["consorcio.identidade.v1.AuthService/Token", client.clientId, RpcCode.UNAUTHENTICATED],
