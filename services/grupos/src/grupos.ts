@@ -21,8 +21,8 @@ import {
   page,
   type UnitOfWork,
 } from "@consorcio/platform";
-import { LockMode, raw } from "@mikro-orm/core";
-import type { EntityManager } from "@mikro-orm/postgresql";
+import { LockMode } from "@mikro-orm/core";
+import { type EntityManager, raw } from "@mikro-orm/postgresql";
 import { uuidv7 } from "uuidv7";
 import { type PassoCiclo, passoCiclo, updateRecusa } from "./domain/ciclo.ts";
 import { cronograma, type DataCronograma } from "./domain/cronograma.ts";
@@ -103,7 +103,7 @@ export class Grupos {
     if (status) where.status = status;
     const segmento = enumName(Segmento, input.segmento);
     if (segmento) where.segmento = segmento;
-    if (input.comVagas) where[raw("cotas_ocupadas < quantidade_cotas") as unknown as string] = true;
+    if (input.comVagas) where[raw("(cotas_ocupadas < quantidade_cotas)") as unknown as string] = [];
     const rows = await em.find(GrupoRow, where, { orderBy: { id: "desc" }, limit: pageSize + 1 });
     const { items, nextPageToken } = page(rows, pageSize);
     return { grupos: items.map(grupoToMessage), nextPageToken };

@@ -44,7 +44,7 @@ export function parametrosValidos(overrides: Partial<ParametrosEntrada> = {}): P
 let sequence = 0;
 
 /** A grupo message for CreateGrupo: codigo unique per call. */
-export function grupoMessage(overrides: MessageInitShape<typeof GrupoSchema> = {}): Grupo {
+export function grupoMessage(overrides: Exclude<MessageInitShape<typeof GrupoSchema>, Grupo> = {}): Grupo {
   sequence++;
   return create(GrupoSchema, {
     codigo: `T${process.pid % 1000}-${Date.now() % 100000}-${sequence}`,

@@ -2,7 +2,14 @@
 // whether a consorciado exists and is ATIVO, grupos serves on a clock the test moves. Both
 // consorciados and grupos trust identidade's keys and a test issuer's (tokens for every role).
 import { randomBytes, randomUUID } from "node:crypto";
-import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  type MessageInitShape,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
@@ -104,7 +111,7 @@ export async function startStack(
     /** Publishes an event of another service on the real broker, as its outbox would. */
     async publish<Desc extends DescMessage>(
       schema: Desc,
-      event: MessageShape<Desc>,
+      event: MessageInitShape<Desc>,
       id = uuidv7(),
     ): Promise<string> {
       await grupos.service.context.bus.publish([
@@ -112,7 +119,7 @@ export async function startStack(
           id,
           type: schema.typeName,
           routingKey: schema.typeName,
-          body: toBinary(schema, event),
+          body: toBinary(schema, create(schema, event)),
           headers: { actor: "test" },
           timestamp: new Date(),
         },
