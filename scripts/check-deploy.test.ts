@@ -182,8 +182,8 @@ describe("check:deploy on the repository", () => {
   it("finds the domain services by services/<name>/src/main.ts, and platform is not one", () => {
     const root = fixture();
     expect(findServices(root)).not.toContain("platform");
-    write(root, "services/grupos/src/main.ts", "");
-    expect(findServices(root)).toContain("grupos");
+    write(root, "services/documentos/src/main.ts", "");
+    expect(findServices(root)).toContain("documentos");
   });
 });
 
@@ -213,18 +213,18 @@ describe("check:deploy on broken copies", () => {
     const root = fixture();
     editYaml(root, PATHS.values, (doc: Any) => {
       doc.services = {
-        grupos: { enabled: true, port: 7004, replicas: -1, resources: { requests: { cpu: "lots" } } },
+        documentos: { enabled: true, port: 7004, replicas: -1, resources: { requests: { cpu: "lots" } } },
       };
     });
     const problems = problemsOf(root);
     expect(problems).toContain(
-      "helm/consorcio/values.yaml: services.grupos: services/grupos/src/main.ts does not exist",
+      "helm/consorcio/values.yaml: services.documentos: services/documentos/src/main.ts does not exist",
     );
     expect(problems).toContainEqual(
-      expect.stringMatching(/values\.yaml: \/services\/grupos\/replicas must be >= 0/),
+      expect.stringMatching(/values\.yaml: \/services\/documentos\/replicas must be >= 0/),
     );
     expect(problems).toContainEqual(
-      expect.stringMatching(/values\.yaml: \/services\/grupos\/resources\/requests\/cpu/),
+      expect.stringMatching(/values\.yaml: \/services\/documentos\/resources\/requests\/cpu/),
     );
   });
 
@@ -410,43 +410,43 @@ describe("check:deploy on broken copies", () => {
 
   it("reports a new service folder missing from compose, Helm, Envoy and Istio", () => {
     const root = fixture();
-    write(root, "services/grupos/src/main.ts", "// service\n");
+    write(root, "services/documentos/src/main.ts", "// service\n");
     const problems = problemsOf(root);
     expect(problems).toContain(
-      "docker-compose.yml: no service entry for grupos (services/grupos/src/main.ts exists)",
+      "docker-compose.yml: no service entry for documentos (services/documentos/src/main.ts exists)",
     );
     expect(problems).toContain(
-      "docker-compose.yml: no grupos-migrate entry (services/grupos/src/main.ts exists)",
+      "docker-compose.yml: no documentos-migrate entry (services/documentos/src/main.ts exists)",
     );
     expect(problems).toContain(
-      "helm/consorcio/values.yaml: services.grupos is missing (services/grupos/src/main.ts exists)",
+      "helm/consorcio/values.yaml: services.documentos is missing (services/documentos/src/main.ts exists)",
     );
     expect(problems).toContain(
-      "envoy/envoy.yaml: no cluster for grupos (services/grupos/src/main.ts exists)",
+      "envoy/envoy.yaml: no cluster for documentos (services/documentos/src/main.ts exists)",
     );
-    expect(problems).toContain("envoy/envoy.yaml: no route with prefix /consorcio.grupos.v1. for grupos");
+    expect(problems).toContain("envoy/envoy.yaml: no route with prefix /consorcio.documentos.v1. for documentos");
     expect(problems).toContainEqual(
-      expect.stringMatching(/^istio\/services\/grupos\.yaml: needs the allow policy of grupos/),
+      expect.stringMatching(/^istio\/services\/documentos\.yaml: needs the allow policy of documentos/),
     );
   });
 
   it("accepts a service added everywhere, transcoder included", () => {
     const root = fixture();
-    addService(root, "grupos", "GrupoService");
-    writeDescriptor(root, ["consorcio.grupos.v1.GrupoService"]);
+    addService(root, "documentos", "DocumentoService");
+    writeDescriptor(root, ["consorcio.documentos.v1.DocumentoService"]);
     const result = checkDeploy(root);
-    expect(result.services).toContain("grupos");
-    expect(result.protoServices).toContain("consorcio.grupos.v1.GrupoService");
-    expect(result.protoServices).not.toContain("consorcio.grupos.v1.Commented");
+    expect(result.services).toContain("documentos");
+    expect(result.protoServices).toContain("consorcio.documentos.v1.DocumentoService");
+    expect(result.protoServices).not.toContain("consorcio.documentos.v1.Commented");
     expect(result.problems).toEqual([]);
   });
 
   it("checks the transcoder's services against the descriptor set Envoy loads", () => {
     const root = fixture();
-    addService(root, "grupos", "GrupoService");
-    writeDescriptor(root, ["consorcio.grupos.v1.OtherService"]);
+    addService(root, "documentos", "DocumentoService");
+    writeDescriptor(root, ["consorcio.documentos.v1.OtherService"]);
     expect(problemsOf(root)).toEqual([
-      "envoy/descriptor.binpb: does not contain consorcio.grupos.v1.GrupoService, which the transcoder lists",
+      "envoy/descriptor.binpb: does not contain consorcio.documentos.v1.DocumentoService, which the transcoder lists",
     ]);
     rmSync(join(root, PATHS.envoyDescriptor));
     expect(problemsOf(root)).toEqual([
@@ -456,55 +456,55 @@ describe("check:deploy on broken copies", () => {
 
   it("reports a transcoder whose services differ from the protos", () => {
     const root = fixture();
-    addService(root, "grupos", "GrupoService");
+    addService(root, "documentos", "DocumentoService");
     edit(root, PATHS.envoy, (t) =>
-      t.replace("consorcio.grupos.v1.GrupoService", "consorcio.grupos.v1.OtherService"),
+      t.replace("consorcio.documentos.v1.DocumentoService", "consorcio.documentos.v1.OtherService"),
     );
     expect(problemsOf(root)).toContainEqual(
       expect.stringMatching(
-        /grpc_json_transcoder services must be \[.*consorcio\.grupos\.v1\.GrupoService.*\], found .*OtherService/,
+        /grpc_json_transcoder services must be \[.*consorcio\.documentos\.v1\.DocumentoService.*\], found .*OtherService/,
       ),
     );
   });
 
   it("reports entries for a service whose folder is gone", () => {
     const root = fixture();
-    addService(root, "grupos", "GrupoService");
-    rmSync(join(root, "services/grupos"), { recursive: true });
+    addService(root, "documentos", "DocumentoService");
+    rmSync(join(root, "services/documentos"), { recursive: true });
     const problems = problemsOf(root);
     expect(problems).toContain(
-      'docker-compose.yml: service "grupos" has no services/grupos/src/main.ts: it does not exist',
+      'docker-compose.yml: service "documentos" has no services/documentos/src/main.ts: it does not exist',
     );
     expect(problems).toContain(
-      'docker-compose.yml: service "grupos-migrate" migrates grupos, which has no services/grupos/src/main.ts',
+      'docker-compose.yml: service "documentos-migrate" migrates documentos, which has no services/documentos/src/main.ts',
     );
     expect(problems).toContain(
-      'envoy/envoy.yaml: cluster "grupos": services/grupos/src/main.ts does not exist',
+      'envoy/envoy.yaml: cluster "documentos": services/documentos/src/main.ts does not exist',
     );
     expect(problems).toContain(
-      "helm/consorcio/values.yaml: services.grupos: services/grupos/src/main.ts does not exist",
+      "helm/consorcio/values.yaml: services.documentos: services/documentos/src/main.ts does not exist",
     );
     expect(problems).toContainEqual(
-      expect.stringMatching(/grupos-allow-callers: selects grupos, which is not an existing/),
+      expect.stringMatching(/documentos-allow-callers: selects documentos, which is not an existing/),
     );
-    // The transcoder names a proto service of grupos, which no longer counts (were no domain
+    // The transcoder names a proto service of documentos, which no longer counts (were no domain
     // service left, the filter itself would have to go: Envoy rejects an empty list).
     expect(problems).toContainEqual(expect.stringMatching(/grpc_json_transcoder/));
   });
 
   it("reports ports that differ from the catalog", () => {
     const root = fixture();
-    addService(root, "grupos", "GrupoService");
-    edit(root, PATHS.compose, (t) => t.replace(/^( +)PORT: "7003"$/m, '$1PORT: "7030"'));
-    edit(root, "istio/services/grupos.yaml", (t) => t.replace('"7003"', '"7030"'));
-    edit(root, PATHS.envoy, (t) => t.replace("port_value: 7003", "port_value: 7030"));
+    addService(root, "documentos", "DocumentoService");
+    edit(root, PATHS.compose, (t) => t.replace(/^( +)PORT: "7006"$/m, '$1PORT: "7060"'));
+    edit(root, "istio/services/documentos.yaml", (t) => t.replace('"7006"', '"7060"'));
+    edit(root, PATHS.envoy, (t) => t.replace("port_value: 7006", "port_value: 7060"));
     const problems = problemsOf(root);
-    expect(problems).toContain("docker-compose.yml: grupos: PORT is 7030, the catalog says 7003");
+    expect(problems).toContain("docker-compose.yml: documentos: PORT is 7060, the catalog says 7006");
     expect(problems).toContainEqual(
-      expect.stringMatching(/istio\/services\/grupos\.yaml: grupos-allow-callers: port 7030/),
+      expect.stringMatching(/istio\/services\/documentos\.yaml: documentos-allow-callers: port 7060/),
     );
     expect(problems).toContainEqual(
-      expect.stringMatching(/cluster grupos must point at grupos:7003, found grupos:7030/),
+      expect.stringMatching(/cluster documentos must point at documentos:7006, found documentos:7060/),
     );
   });
 
@@ -608,7 +608,7 @@ describe("check:deploy on broken copies", () => {
 
   it("reports a stale create-databases.sql", () => {
     const root = fixture();
-    edit(root, PATHS.sql, (t) => t.replace("('consorcio_grupos'),\n", ""));
+    edit(root, PATHS.sql, (t) => t.replace("('consorcio_documentos'),\n", ""));
     expect(problemsOf(root)).toContain(
       "scripts/sql/create-databases.sql: stale: regenerate with `npx node scripts/create-databases-sql.ts`",
     );
