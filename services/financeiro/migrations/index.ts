@@ -1,5 +1,9 @@
 // financeiro's migrations, in order after the platform's; names are stable once released.
 import type { MigrationEntry } from "@consorcio/platform";
 import { InitialSchema } from "./0001_financeiro.ts";
+import { RemessaSequence } from "./0002_remessa.ts";
 
-export const migrations: MigrationEntry[] = [{ name: "0001_financeiro", class: InitialSchema }];
+export const migrations: MigrationEntry[] = [
+  { name: "0001_financeiro", class: InitialSchema },
+  { name: "0002_remessa", class: RemessaSequence },
+];

@@ -34,6 +34,18 @@ const env = z.object({
     .string()
     .regex(/^\d{0,10}$/)
     .default(""),
+  BOLETO_AGENCIA_DV: z
+    .string()
+    .regex(/^[0-9X]?$/)
+    .default(""),
+  BOLETO_CONTA_DV: z
+    .string()
+    .regex(/^[0-9X]?$/)
+    .default(""),
+  /** The bank and the administradora as the CNAB files name them. */
+  CNAB_BANCO_NOME: z.string().min(1).max(30),
+  CNAB_EMPRESA_CNPJ: z.string().regex(/^\d{14}$/),
+  CNAB_EMPRESA_NOME: z.string().min(1).max(30),
   /** The queue of the events financeiro consumes (tests use their own). */
   FINANCEIRO_QUEUE: z.string().min(1).default("financeiro.queue"),
   /** Overdue parcelas and exclusions (cron, UTC; 06:00 UTC is 03:00 in São Paulo). */
@@ -48,6 +60,7 @@ export const LANCES_JOB = "financeiro.lances";
 export interface Deps {
   documentos: GeradorDocumentos;
   beneficiario: Beneficiario;
+  cnab: { bancoNome: string; empresaCnpj: string; empresaNome: string; agenciaDv: string; contaDv: string };
 }
 
 export const service: ServiceDefinition<typeof env, Deps> = {
@@ -75,7 +88,17 @@ export const service: ServiceDefinition<typeof env, Deps> = {
       pixNome: config.PIX_NOME_RECEBEDOR,
       pixCidade: config.PIX_CIDADE,
     };
-    return { beneficiario, documentos: documentosGenerator(beneficiario) };
+    return {
+      beneficiario,
+      documentos: documentosGenerator(beneficiario),
+      cnab: {
+        bancoNome: config.CNAB_BANCO_NOME,
+        empresaCnpj: config.CNAB_EMPRESA_CNPJ,
+        empresaNome: config.CNAB_EMPRESA_NOME,
+        agenciaDv: config.BOLETO_AGENCIA_DV,
+        contaDv: config.BOLETO_CONTA_DV,
+      },
+    };
   },
   routes: (router, context, deps) => routes(router, context, deps),
   consumers: ({ config }, deps) => [consumers(config.FINANCEIRO_QUEUE, () => deps.documentos)],

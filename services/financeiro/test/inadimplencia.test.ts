@@ -28,7 +28,7 @@ const eventos = async (type: string, cotaId: string) =>
 
 test("three unpaid due dates exclude a non-contemplated cota, never a contemplated one", async () => {
   const { grupoId, cotas } = await grupoComCotas(f, 2);
-  const [comum, contemplada] = cotas as [{ cotaId: string }, { cotaId: string }];
+  const [comum, contemplada] = cotas as unknown as [{ cotaId: string }, { cotaId: string }];
   await f.publish(ContemplacaoProcessadaSchema, {
     contemplacaoId: uuidv7(),
     assembleiaId: uuidv7(),

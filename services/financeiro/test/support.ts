@@ -36,6 +36,11 @@ export const financeiroEnv = {
   BOLETO_CONTA: "56789",
   BOLETO_CARTEIRA: "17",
   BOLETO_CONVENIO: "1234567",
+  BOLETO_AGENCIA_DV: "5",
+  BOLETO_CONTA_DV: "9",
+  CNAB_BANCO_NOME: "BANCO DO BRASIL",
+  CNAB_EMPRESA_CNPJ: "12345678000195",
+  CNAB_EMPRESA_NOME: "ADMINISTRADORA TESTE",
 };
 
 /** financeiro on a fresh database, its own queue, a local S3 and a clock the test moves. */
