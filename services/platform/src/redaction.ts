@@ -12,7 +12,7 @@ import {
 import { reflect } from "@bufbuild/protobuf/reflect";
 import { clearMarked, type FieldPlan, planFor } from "./field-plan.ts";
 
-export function isSensitive(field: DescField): boolean {
+function isSensitive(field: DescField): boolean {
   return field.proto.options?.debugRedact === true;
 }
 
@@ -25,11 +25,6 @@ function planOf(schema: DescMessage): FieldPlan | undefined {
     plans.set(schema, plan);
   }
   return plan ?? undefined;
-}
-
-/** Whether any field reachable from `schema` is sensitive. */
-export function holdsSensitive(schema: DescMessage): boolean {
-  return planOf(schema) !== undefined;
 }
 
 /** A copy of `message` with every sensitive field (at any depth) cleared; the message itself if it has none. */
