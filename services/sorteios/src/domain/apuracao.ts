@@ -187,6 +187,7 @@ export function apurar(entrada: EntradaApuracao): ResultadoApuracao {
     embutido: percentualDe(l.embutido),
     texto: l,
   }));
+  const esgotado = new Set<"FIXO" | "LIVRE">();
   const lances = classificarLances(ofertas, base).map((oferta, i): LanceClassificado => {
     const linha = {
       posicao: i + 1,
@@ -202,8 +203,15 @@ export function apurar(entrada: EntradaApuracao): ResultadoApuracao {
     if (!elegiveis.has(oferta.cota)) return { ...linha, motivo: MOTIVO_LANCE.inelegivel };
     const recusa = recusaLance(regras, oferta);
     if (recusa) return { ...linha, motivo: recusa };
+    // Along each class the cost never falls (fixos alike, livres by percentage, highest first):
+    // once one is unaffordable, so is every later one, with no arithmetic.
+    const classe = oferta.tipo === "FIXO" ? "FIXO" : "LIVRE";
+    if (esgotado.has(classe)) return { ...linha, motivo: MOTIVO_LANCE.semCaixa };
     const valores = valoresDoLance(credito, oferta.percentual, oferta.embutido);
-    if (valores.custoCentavos > fc) return { ...linha, motivo: MOTIVO_LANCE.semCaixa };
+    if (valores.custoCentavos > fc) {
+      esgotado.add(classe);
+      return { ...linha, motivo: MOTIVO_LANCE.semCaixa };
+    }
     fc -= valores.custoCentavos;
     contemplar({
       cota: oferta.cota,

@@ -1,7 +1,9 @@
 // Lance rules (DOMAIN.md §4): validation against the grupo's rules and the ranking.
-import { type Dec, parsePercentual } from "@consorcio/domain";
+import { Dec, parsePercentual } from "@consorcio/domain";
 
 export type TipoLance = "LIVRE" | "FIXO" | "EMBUTIDO";
+
+const CEM = new Dec(100);
 
 /** The grupo's lance rules, percentages of the credit. */
 export interface RegrasLance {
@@ -25,7 +27,7 @@ export interface PropostaLance {
 /** Why a lance is refused under the grupo's rules, or undefined when it stands. */
 export function recusaLance(regras: RegrasLance, lance: PropostaLance): string | undefined {
   if (!regras.tiposPermitidos.includes(lance.tipo)) return `lance ${lance.tipo} não permitido no grupo`;
-  if (lance.percentual.gt(100)) return "lance acima de 100% do crédito";
+  if (lance.percentual.gt(CEM)) return "lance acima de 100% do crédito";
   if (lance.tipo === "FIXO") {
     if (!regras.fixo) return "o grupo não tem lance fixo";
     if (!lance.percentual.eq(regras.fixo)) return `o lance fixo do grupo é ${regras.fixo.toFixed()}%`;
@@ -74,8 +76,12 @@ export function porProximidade(base: number) {
 export function classificarLances<L extends LanceOfertado>(lances: readonly L[], base: number): L[] {
   const proximidade = porProximidade(base);
   const fixos = lances.filter((l) => l.tipo === "FIXO").sort(proximidade);
+  // Exact fixed-point keys (percentages have at most 10 decimals): one conversion per lance
+  // instead of a Decimal built in every comparison.
   const livres = lances
     .filter((l) => l.tipo !== "FIXO")
-    .sort((a, b) => b.percentual.comparedTo(a.percentual) || proximidade(a, b));
+    .map((l) => ({ l, chave: BigInt(l.percentual.toFixed(10).replace(".", "")) }))
+    .sort((a, b) => (a.chave === b.chave ? proximidade(a.l, b.l) : a.chave > b.chave ? -1 : 1))
+    .map(({ l }) => l);
   return [...fixos, ...livres];
 }
