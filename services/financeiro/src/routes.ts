@@ -16,9 +16,11 @@ import {
 } from "@consorcio/gen/consorcio/financeiro/v1/eventos_pb.js";
 import { ExtratoService } from "@consorcio/gen/consorcio/financeiro/v1/extrato_service_pb.js";
 import { LedgerService } from "@consorcio/gen/consorcio/financeiro/v1/ledger_service_pb.js";
+import { ParcelaSituacao } from "@consorcio/gen/consorcio/financeiro/v1/parcela_pb.js";
 import {
   GenerateCobrancaRequestSchema,
   GenerateCobrancaResponseSchema,
+  GetBoletoPdfResponseSchema,
   ParcelaService,
   RegisterPagamentoManualRequestSchema,
   RegisterPagamentoManualResponseSchema,
@@ -39,6 +41,7 @@ import {
   principalKey,
   type ServiceContext,
 } from "@consorcio/platform";
+import { renderBoletoPdf } from "./boleto-pdf.ts";
 import { cnabImpl } from "./cnab.ts";
 import { gerarCobranca } from "./cobranca.ts";
 import {
@@ -133,6 +136,33 @@ export function routes(router: ConnectRouter, context: ServiceContext, deps: Dep
     },
     async listPagamentos(req) {
       return listPagamentos(db.fork(), req);
+    },
+    async getBoletoPdf(req, ctx) {
+      const em = db.fork();
+      const parcela = await getParcela(em, ctx, req.id);
+      if (parcela.situacao === ParcelaSituacao.CANCELADA || parcela.situacao === ParcelaSituacao.PAGA)
+        throw new FailedPreconditionError(
+          `the parcela is ${ParcelaSituacao[parcela.situacao]}: no boleto to pay`,
+        );
+      const b = deps.beneficiario;
+      const content = await renderBoletoPdf({
+        banco: { codigo: b.banco, nome: deps.cnab.bancoNome },
+        beneficiario: {
+          nome: deps.cnab.empresaNome,
+          documento: deps.cnab.empresaCnpj,
+          agenciaCodigo: `${b.agencia}/${b.conta}`,
+        },
+        // The payer's name lives in consorciados: the boleto names the cota.
+        pagador: { nome: `COTA ${parcela.cotaId}` },
+        nossoNumero: parcela.nossoNumero,
+        numeroDocumento: `${parcela.competencia.replace("-", "")}-${parcela.numero}`,
+        vencimento: civilFromProto(parcela.vencimento, "vencimento"),
+        valorCentavos: parcela.valorCentavos - parcela.pagoCentavos,
+        linhaDigitavel: parcela.linhaDigitavel,
+        codigoBarras: parcela.codigoBarras,
+        segundaVia: true,
+      });
+      return create(GetBoletoPdfResponseSchema, { contentType: "application/pdf", content });
     },
     ...cnabImpl(context, deps),
   });

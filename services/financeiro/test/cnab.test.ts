@@ -57,7 +57,10 @@ describe("CNAB 240 retorno", () => {
   test("good lines apply once; duplicate, unknown and malformed lines are reported with their numbers", async () => {
     const { grupoId } = await grupoComCotas(f, 3);
     const { parcelas } = await f.parcelas.listParcelas({ grupoId }, f.staff);
-    const [a, b] = parcelas as [{ nossoNumero: string; id: string }, { nossoNumero: string; id: string }];
+    const [a, b] = parcelas as unknown as [
+      { nossoNumero: string; id: string },
+      { nossoNumero: string; id: string },
+    ];
     const file = writeRetorno(
       {
         empresa,

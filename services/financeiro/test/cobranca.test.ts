@@ -106,6 +106,16 @@ describe("billing", () => {
     expect(p?.pixCopiaECola).toContain(p?.pixTxid);
   });
 
+  test("the boleto's second copy is a PDF", async () => {
+    const { cotas } = await grupoComCotas(f, 1);
+    const [parcela] = (
+      await f.parcelas.listParcelas({ cotaId: (cotas[0] as { cotaId: string }).cotaId }, f.staff)
+    ).parcelas;
+    const pdf = await f.parcelas.getBoletoPdf({ id: parcela?.id ?? "" }, f.staff);
+    expect(pdf.contentType).toBe("application/pdf");
+    expect(Buffer.from(pdf.content).subarray(0, 5).toString()).toBe("%PDF-");
+  });
+
   test("billing a competência twice creates nothing new", async () => {
     const { grupoId } = await grupoComCotas(f, 25);
     const first = await f.parcelas.generateCobranca({ grupoId, competencia: "2026-04" }, f.staff);
