@@ -166,6 +166,42 @@ describe("CNAB 240", () => {
     expect(r.problems.map((p) => p.lineNumber)).toEqual([15, 16]);
   });
 
+  test("a file bigger than a lote holds is split into lotes, each numbered from 1, with its own counts", () => {
+    const titulos = Array.from({ length: 5 }, (_, i) => ({
+      nossoNumero: String(100 + i),
+      codigoMovimento: "06",
+      valorTituloCentavos: 1_000n,
+      valorPagoCentavos: 1_000n,
+      dataPagamento: civilDate(2026, 3, 10),
+    }));
+    // At most 4 detail records a lote: two títulos (T+U) each, three lotes.
+    const text = writeRetorno(
+      { empresa, sequencialArquivo: 1, dataGeracao: civilDate(2026, 3, 11), titulos },
+      layout,
+      4,
+    );
+    const lines = text.split("\r\n").slice(0, -1);
+    expect(lines.map((l) => l[7]).join("")).toBe("0" + "13333" + "5" + "13333" + "5" + "1335" + "9");
+    expect(lines.filter((l) => l[7] === "3").map((l) => `${l.slice(3, 7)}:${l.slice(8, 13)}`)).toEqual([
+      "0001:00001",
+      "0001:00002",
+      "0001:00003",
+      "0001:00004",
+      "0002:00001",
+      "0002:00002",
+      "0002:00003",
+      "0002:00004",
+      "0003:00001",
+      "0003:00002",
+    ]);
+    const r = parseRetorno(text, layout, { todosCampos: true });
+    expect(r.problems).toEqual([]);
+    expect(r.lines.map((l) => (l.ok ? l.lote : "x"))).toEqual(["0001", "0001", "0002", "0002", "0003"]);
+    const first = r.lines[0];
+    expect(first?.ok && first.campos?.T.bancoCobrador).toBe("000");
+    expect(parseRetorno(text, layout).lines[0]).not.toHaveProperty("campos");
+  });
+
   test("garbage is reported, never thrown", () => {
     const r = parseRetorno("hello\nworld\n\u0000\u0001", layout);
     expect(r.header).toBeUndefined();

@@ -1,6 +1,6 @@
 // Declarative CNAB 240 layouts: each record is a list of fields at fixed positions. The engine
 // reads and writes any record of any layout; a bank is a layout file (layouts/*.json), not code.
-import { type CivilDate, civilDate, Dec } from "@consorcio/domain";
+import { type CivilDate, Dec } from "@consorcio/domain";
 import febraban from "../../../layouts/febraban-240-v088.json" with { type: "json" };
 
 export type TipoCampo = "num" | "alfa" | "data" | "valor" | "decimal";
@@ -147,13 +147,18 @@ function writeField(campo: Campo, value: ValorCampo | number | undefined): strin
 /** One record of `tamanhoRegistro` characters from its values (missing ones: the default, blanks or zeros). */
 export function writeRecord(registro: Registro, values: Valores, tamanho = 240): string {
   const parts: string[] = [];
-  for (const campo of [...registro.campos].sort((a, b) => a.de - b.de))
+  for (const campo of sortedCampos(registro))
     parts.push(
       campo.nome === "_" ? " ".repeat(campo.ate - campo.de + 1) : writeField(campo, values[campo.nome]),
     );
   const line = parts.join("");
   if (line.length !== tamanho) throw new RangeError(`record written with ${line.length} characters`);
   return line;
+}
+
+function diasNoMes(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
 function readField(campo: Campo, raw: string): ValorCampo {
@@ -167,13 +172,14 @@ function readField(campo: Campo, raw: string): ValorCampo {
     }
     case "data": {
       if (/^(0{8}| {8})$/.test(raw)) return null;
-      const m = /^(\d{2})(\d{2})(\d{4})$/.exec(raw);
-      if (!m) throw new CampoInvalidoError(campo.nome, `not a date: ${JSON.stringify(raw)}`);
-      try {
-        return civilDate(Number(m[3]), Number(m[2]), Number(m[1]));
-      } catch {
+      if (!/^\d{8}$/.test(raw))
+        throw new CampoInvalidoError(campo.nome, `not a date: ${JSON.stringify(raw)}`);
+      const day = Number(raw.slice(0, 2));
+      const month = Number(raw.slice(2, 4));
+      const year = Number(raw.slice(4));
+      if (month < 1 || month > 12 || day < 1 || day > diasNoMes(year, month))
         throw new CampoInvalidoError(campo.nome, `not a calendar date: ${raw}`);
-      }
+      return { year, month, day };
     }
     case "valor": {
       const t = raw.trim();
@@ -190,11 +196,47 @@ function readField(campo: Campo, raw: string): ValorCampo {
   }
 }
 
-/** The values of one record; a field that does not parse is a CampoInvalidoError naming it. */
-export function readRecord(registro: Registro, line: string): Record<string, ValorCampo> {
+const sortedCache = new WeakMap<Registro, readonly Campo[]>();
+const readCache = new WeakMap<Registro, WeakMap<ReadonlySet<string>, readonly Campo[]>>();
+const ALL = new Set<string>();
+
+function sortedCampos(registro: Registro): readonly Campo[] {
+  let sorted = sortedCache.get(registro);
+  if (!sorted) {
+    sorted = [...registro.campos].sort((a, b) => a.de - b.de);
+    sortedCache.set(registro, sorted);
+  }
+  return sorted;
+}
+
+/** The fields to read: all but fillers, or only those named (and the required ones, always checked). */
+function camposDeLeitura(registro: Registro, somente: ReadonlySet<string> = ALL): readonly Campo[] {
+  let byFilter = readCache.get(registro);
+  if (!byFilter) {
+    byFilter = new WeakMap();
+    readCache.set(registro, byFilter);
+  }
+  let campos = byFilter.get(somente);
+  if (!campos) {
+    campos = registro.campos.filter(
+      (c) => c.nome !== "_" && (somente === ALL || somente.has(c.nome) || c.obrigatorio === true),
+    );
+    byFilter.set(somente, campos);
+  }
+  return campos;
+}
+
+/**
+ * The values of one record; a field that does not parse is a CampoInvalidoError naming it. With
+ * `somente`, only those fields (and the required ones) are read: a fast path for big files.
+ */
+export function readRecord(
+  registro: Registro,
+  line: string,
+  somente?: ReadonlySet<string>,
+): Record<string, ValorCampo> {
   const out: Record<string, ValorCampo> = {};
-  for (const campo of registro.campos) {
-    if (campo.nome === "_") continue;
+  for (const campo of camposDeLeitura(registro, somente)) {
     const value = readField(campo, line.slice(campo.de - 1, campo.ate));
     if (campo.obrigatorio && (value === null || value === ""))
       throw new CampoInvalidoError(campo.nome, "is required");
@@ -232,4 +274,78 @@ export function identifyLines(text: string, layout: LayoutCnab240): LinhaIdentif
       segmento,
     };
   });
+}
+
+/** One título of a file: its detail records (segments, in order) and its amount for the lote totals. */
+export interface ItemArquivo {
+  readonly detalhes: ReadonlyArray<{ readonly registro: string; readonly values: Valores }>;
+  readonly valorCentavos: bigint;
+}
+
+/** A lote holds at most 99.999 records (a 5-digit sequence number): bigger files get more lotes. */
+export const MAX_REGISTROS_LOTE = 99_999;
+
+/**
+ * A whole file: file header, lotes (header, the items' detail records numbered 1.. within the lote,
+ * trailer with its counts and totals), file trailer with the number of lotes and records.
+ */
+export function writeArquivo(
+  layout: LayoutCnab240,
+  headerArquivo: Valores,
+  headerLote: Valores,
+  itens: readonly ItemArquivo[],
+  maxRegistrosLote = MAX_REGISTROS_LOTE,
+): string {
+  const r = layout.registros;
+  const size = layout.tamanhoRegistro;
+  const out: string[] = [writeRecord(r.headerArquivo, headerArquivo, size)];
+  let lote = 0;
+  let i = 0;
+  do {
+    lote++;
+    const loteValues = { ...headerLote, lote: String(lote) };
+    out.push(writeRecord(r.headerLote, loteValues, size));
+    let seq = 0;
+    let titulos = 0;
+    let total = 0n;
+    for (; i < itens.length; i++) {
+      const item = itens[i] as ItemArquivo;
+      if (seq > 0 && seq + item.detalhes.length > maxRegistrosLote) break;
+      for (const d of item.detalhes) {
+        const registro = r[d.registro];
+        if (!registro) throw new RangeError(`layout ${layout.nome} has no record ${d.registro}`);
+        try {
+          out.push(
+            writeRecord(registro, { ...d.values, lote: String(lote), sequencialRegistro: ++seq }, size),
+          );
+        } catch (e) {
+          if (e instanceof CampoInvalidoError)
+            throw new CampoInvalidoError(`titulos[${i}].${e.campo}`, e.message);
+          throw e;
+        }
+      }
+      titulos++;
+      total += item.valorCentavos;
+    }
+    out.push(
+      writeRecord(
+        r.trailerLote,
+        {
+          ...loteValues,
+          quantidadeRegistros: seq + 2,
+          quantidadeTitulosSimples: titulos,
+          valorTitulosSimples: total,
+        },
+        size,
+      ),
+    );
+  } while (i < itens.length);
+  out.push(
+    writeRecord(
+      r.trailerArquivo,
+      { ...headerArquivo, lote: null, quantidadeLotes: lote, quantidadeRegistros: out.length + 1 },
+      size,
+    ),
+  );
+  return `${out.join("\r\n")}\r\n`;
 }

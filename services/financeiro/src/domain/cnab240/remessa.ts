@@ -2,13 +2,12 @@
 // with the file and lote headers and trailers and their counts.
 import type { CivilDate, Dec } from "@consorcio/domain";
 import {
-  CampoInvalidoError,
   identifyLines,
   type LayoutCnab240,
   readRecord,
   type ValorCampo,
   type Valores,
-  writeRecord,
+  writeArquivo,
 } from "./layout.ts";
 import type { EmpresaCnab } from "./retorno.ts";
 
@@ -91,56 +90,32 @@ function valoresDoTitulo(t: TituloRemessa): Valores {
  * an amount with a sign) is a CampoInvalidoError naming the título (index) and the field; text
  * fields are upper-cased without accents and cut to their width, as CNAB asks.
  */
-export function writeRemessa(input: RemessaInput, layout: LayoutCnab240): string {
-  const r = layout.registros;
-  const base: Valores = { ...input.empresa, lote: "1" };
-  const out: string[] = [
-    writeRecord(r.headerArquivo, {
+export function writeRemessa(input: RemessaInput, layout: LayoutCnab240, maxRegistrosLote?: number): string {
+  const base: Valores = { ...input.empresa };
+  return writeArquivo(
+    layout,
+    {
       ...input.empresa,
       codigoArquivo: "1",
       dataGeracao: input.dataGeracao,
       horaGeracao: input.horaGeracao ?? "000000",
       sequencialArquivo: input.sequencialArquivo,
-    }),
-    writeRecord(r.headerLote, {
+    },
+    {
       ...base,
       operacao: "R",
       numeroRemessaRetorno: input.sequencialArquivo,
       dataGravacao: input.dataGeracao,
+    },
+    input.titulos.map((t) => {
+      const values = { ...base, ...valoresDoTitulo(t) };
+      return {
+        valorCentavos: t.valorCentavos,
+        detalhes: layout.remessa.segmentos.map((registro) => ({ registro, values })),
+      };
     }),
-  ];
-  let seq = 0;
-  input.titulos.forEach((t, i) => {
-    const values = { ...base, ...valoresDoTitulo(t) };
-    for (const segmento of layout.remessa.segmentos) {
-      const registro = r[segmento];
-      if (!registro) throw new RangeError(`layout ${layout.nome} has no segment ${segmento}`);
-      try {
-        out.push(writeRecord(registro, { ...values, sequencialRegistro: ++seq }, layout.tamanhoRegistro));
-      } catch (e) {
-        if (e instanceof CampoInvalidoError)
-          throw new CampoInvalidoError(`titulos[${i}].${e.campo}`, e.message);
-        throw e;
-      }
-    }
-  });
-  out.push(
-    writeRecord(r.trailerLote, {
-      ...base,
-      quantidadeRegistros: seq + 2,
-      quantidadeTitulosSimples: input.titulos.length,
-      valorTitulosSimples: input.titulos.reduce((s, t) => s + t.valorCentavos, 0n),
-    }),
+    maxRegistrosLote,
   );
-  out.push(
-    writeRecord(r.trailerArquivo, {
-      ...base,
-      lote: null,
-      quantidadeLotes: 1,
-      quantidadeRegistros: out.length + 1,
-    }),
-  );
-  return `${out.join("\r\n")}\r\n`;
 }
 
 export type TituloLido =

@@ -9,7 +9,7 @@ import {
   readRecord,
   type ValorCampo,
   type Valores,
-  writeRecord,
+  writeArquivo,
 } from "./layout.ts";
 
 export interface LinhaRetornoOk {
@@ -38,8 +38,8 @@ export interface LinhaRetornoOk {
   readonly dataPagamento: CivilDate | null;
   readonly dataCredito: CivilDate | null;
   readonly motivoOcorrencia: string;
-  /** Every field of both segments, for what a bank's layout adds. */
-  readonly campos: {
+  /** Every field of both segments, for what a bank's layout adds: only with `todosCampos`. */
+  readonly campos?: {
     readonly T: Readonly<Record<string, ValorCampo>>;
     readonly U: Readonly<Record<string, ValorCampo>>;
   };
@@ -77,7 +77,40 @@ function message(e: unknown): string {
   return e instanceof CampoInvalidoError || e instanceof RangeError ? e.message : String(e);
 }
 
-export function parseRetorno(text: string, layout: LayoutCnab240): Retorno {
+/** The fields the engine maps into a LinhaRetornoOk (a bank's layout must name its fields so). */
+const CAMPOS_T = new Set([
+  "lote",
+  "codigoMovimento",
+  "nossoNumero",
+  "numeroDocumento",
+  "usoEmpresa",
+  "vencimento",
+  "valorTitulo",
+  "valorTarifa",
+  "motivoOcorrencia",
+]);
+const CAMPOS_U = new Set([
+  "lote",
+  "jurosMulta",
+  "desconto",
+  "abatimento",
+  "valorPago",
+  "valorLiquido",
+  "outrasDespesas",
+  "dataOcorrencia",
+  "dataCredito",
+]);
+
+export interface ParseRetornoOptions {
+  /** Read and return every field of T and U (`campos`), not only those the engine maps. Slower. */
+  readonly todosCampos?: boolean;
+}
+
+export function parseRetorno(
+  text: string,
+  layout: LayoutCnab240,
+  options: ParseRetornoOptions = {},
+): Retorno {
   const records = identifyLines(text.replace(/^\uFEFF/, ""), layout);
   const lines: LinhaRetorno[] = [];
   const problems: Array<{ lineNumber: number; error: string }> = [];
@@ -161,7 +194,7 @@ export function parseRetorno(text: string, layout: LayoutCnab240): Retorno {
     if (rec.segmento === "T") {
       flushPending();
       try {
-        pending = { rec, values: readRecord(registro, rec.line) };
+        pending = { rec, values: readRecord(registro, rec.line, options.todosCampos ? undefined : CAMPOS_T) };
       } catch (e) {
         bad(rec.lineNumber, "MALFORMADA", `segment T: ${message(e)}`);
         pending = { rec, values: undefined };
@@ -181,7 +214,7 @@ export function parseRetorno(text: string, layout: LayoutCnab240): Retorno {
     }
     let u: Record<string, ValorCampo>;
     try {
-      u = readRecord(registro, rec.line);
+      u = readRecord(registro, rec.line, options.todosCampos ? undefined : CAMPOS_U);
     } catch (e) {
       bad(rec.lineNumber, "MALFORMADA", `segment U (título of line ${t.rec.lineNumber}): ${message(e)}`);
       continue;
@@ -218,7 +251,7 @@ export function parseRetorno(text: string, layout: LayoutCnab240): Retorno {
       dataPagamento: date(u.dataOcorrencia),
       dataCredito: date(u.dataCredito),
       motivoOcorrencia: str(T.motivoOcorrencia),
-      campos: { T, U: u },
+      ...(options.todosCampos ? { campos: { T, U: u } } : {}),
     };
     const d = line.dataPagamento;
     const key = `${line.nossoNumero}|${line.codigoMovimento}|${d ? `${d.year}-${d.month}-${d.day}` : ""}|${line.valorPagoCentavos}`;
@@ -282,71 +315,54 @@ export interface RetornoInput {
 }
 
 /** A retorno file as a bank writes it: one lote, a T and a U per título. */
-export function writeRetorno(input: RetornoInput, layout: LayoutCnab240): string {
-  const r = layout.registros;
-  const base: Valores = { ...input.empresa, lote: "1" };
-  const out: string[] = [
-    writeRecord(
-      r.headerArquivo,
-      {
-        ...input.empresa,
-        codigoArquivo: "2",
-        dataGeracao: input.dataGeracao,
-        horaGeracao: "000000",
-        sequencialArquivo: input.sequencialArquivo,
-      },
-      layout.tamanhoRegistro,
-    ),
-    writeRecord(r.headerLote, {
+export function writeRetorno(input: RetornoInput, layout: LayoutCnab240, maxRegistrosLote?: number): string {
+  const base: Valores = { ...input.empresa };
+  return writeArquivo(
+    layout,
+    {
+      ...input.empresa,
+      codigoArquivo: "2",
+      dataGeracao: input.dataGeracao,
+      horaGeracao: "000000",
+      sequencialArquivo: input.sequencialArquivo,
+    },
+    {
       ...base,
       operacao: "T",
       numeroRemessaRetorno: input.sequencialArquivo,
       dataGravacao: input.dataGeracao,
+    },
+    input.titulos.map((t) => {
+      const common = { ...base, codigoMovimento: t.codigoMovimento };
+      return {
+        valorCentavos: t.valorPagoCentavos,
+        detalhes: [
+          {
+            registro: "T",
+            values: {
+              ...common,
+              nossoNumero: t.nossoNumero,
+              numeroDocumento: t.numeroDocumento,
+              usoEmpresa: t.usoEmpresa,
+              vencimento: t.vencimento ?? null,
+              valorTitulo: t.valorTituloCentavos,
+              valorTarifa: t.tarifaCentavos ?? 0n,
+            },
+          },
+          {
+            registro: "U",
+            values: {
+              ...common,
+              jurosMulta: t.jurosMultaCentavos ?? 0n,
+              valorPago: t.valorPagoCentavos,
+              valorLiquido: t.valorPagoCentavos - (t.tarifaCentavos ?? 0n),
+              dataOcorrencia: t.dataPagamento,
+              dataCredito: t.dataCredito ?? t.dataPagamento,
+            },
+          },
+        ],
+      };
     }),
-  ];
-  const T = r.T;
-  const U = r.U;
-  if (!T || !U) throw new RangeError(`layout ${layout.nome} has no segments T and U`);
-  let seq = 0;
-  for (const t of input.titulos) {
-    const common = { ...base, codigoMovimento: t.codigoMovimento };
-    out.push(
-      writeRecord(T, {
-        ...common,
-        sequencialRegistro: ++seq,
-        nossoNumero: t.nossoNumero,
-        numeroDocumento: t.numeroDocumento,
-        usoEmpresa: t.usoEmpresa,
-        vencimento: t.vencimento ?? null,
-        valorTitulo: t.valorTituloCentavos,
-        valorTarifa: t.tarifaCentavos ?? 0n,
-      }),
-      writeRecord(U, {
-        ...common,
-        sequencialRegistro: ++seq,
-        jurosMulta: t.jurosMultaCentavos ?? 0n,
-        valorPago: t.valorPagoCentavos,
-        valorLiquido: t.valorPagoCentavos - (t.tarifaCentavos ?? 0n),
-        dataOcorrencia: t.dataPagamento,
-        dataCredito: t.dataCredito ?? t.dataPagamento,
-      }),
-    );
-  }
-  out.push(
-    writeRecord(r.trailerLote, {
-      ...base,
-      quantidadeRegistros: seq + 2,
-      quantidadeTitulosSimples: input.titulos.length,
-      valorTitulosSimples: input.titulos.reduce((s, t) => s + t.valorPagoCentavos, 0n),
-    }),
+    maxRegistrosLote,
   );
-  out.push(
-    writeRecord(r.trailerArquivo, {
-      ...base,
-      lote: null,
-      quantidadeLotes: 1,
-      quantidadeRegistros: out.length + 1,
-    }),
-  );
-  return `${out.join("\r\n")}\r\n`;
 }
