@@ -3,6 +3,7 @@ import { parseKey, type ServiceDefinition } from "@consorcio/platform";
 import { z } from "zod";
 import { migrations } from "../migrations/index.ts";
 import { Consorciados, ERASURE_BATCH } from "./consorciados.ts";
+import { Participacoes, participacaoConsumer } from "./events/participacoes.ts";
 import { routes } from "./routes.ts";
 import { entities } from "./store/entities.ts";
 import { PiiVault } from "./store/vault.ts";
@@ -14,6 +15,8 @@ const env = z.object({
   PII_INDEX_KEY: z.string().min(1),
   /** When due anonymisations run (cron, UTC); ProcessDueErasures runs them on demand. */
   ERASURE_CRON: z.string().min(1).default("0 * * * *"),
+  /** The queue of grupos' events that feed the participation history. */
+  CONSORCIADOS_QUEUE: z.string().min(1).default("consorciados.queue"),
 });
 
 /** The scheduled job that shreds due personal data. */
@@ -21,6 +24,7 @@ export const ERASURE_JOB = "consorciados.anonimizacao";
 
 interface Deps {
   consorciados: Consorciados;
+  participacoes: Participacoes;
 }
 
 export const service: ServiceDefinition<typeof env, Deps> = {
@@ -29,14 +33,15 @@ export const service: ServiceDefinition<typeof env, Deps> = {
   env,
   entities,
   migrations,
-  async prepare({ config }) {
+  async prepare({ config, logger }) {
     const vault = new PiiVault(
       parseKey(config.PII_MASTER_KEY, "PII_MASTER_KEY"),
       parseKey(config.PII_INDEX_KEY, "PII_INDEX_KEY"),
     );
-    return { consorciados: new Consorciados(vault) };
+    return { consorciados: new Consorciados(vault), participacoes: new Participacoes(logger) };
   },
   routes: (router, context, { consorciados }) => routes(router, context, consorciados),
+  consumers: ({ config }, deps) => [participacaoConsumer(config.CONSORCIADOS_QUEUE, deps?.participacoes)],
   jobs: ({ config, tx, logger }, { consorciados }) => [
     {
       name: ERASURE_JOB,

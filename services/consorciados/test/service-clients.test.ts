@@ -8,7 +8,7 @@ import { TipoPessoa } from "@consorcio/gen/consorcio/consorciados/v1/consorciado
 import { ConsorciadoService } from "@consorcio/gen/consorcio/consorciados/v1/consorciado_service_pb.js";
 import { AuthService } from "@consorcio/gen/consorcio/identidade/v1/auth_service_pb.js";
 import { createLogger, createServiceClients, requestContextKey } from "@consorcio/platform";
-import { startTestService, type TestService } from "@consorcio/platform/testing.ts";
+import { deleteQueues, startTestService, type TestService } from "@consorcio/platform/testing.ts";
 import { cpf } from "cpf-cnpj-validator";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { service as identidadeService } from "../../identidade/src/service.ts";
@@ -18,6 +18,7 @@ import { piiKeys } from "./support.ts";
 const logger = createLogger({ service: "t", level: "silent" });
 const secret = randomBytes(24).toString("base64url");
 const adminPassword = `Adm-${randomBytes(12).toString("base64url")}`;
+const queue = `consorciados.test.${randomUUID().slice(0, 8)}`;
 
 async function closedPort(): Promise<number> {
   const server = net.createServer();
@@ -43,12 +44,14 @@ describe("service-to-service clients", () => {
       ...piiKeys,
       JWKS_URL: `${identidade.service.url}/.well-known/jwks.json`,
       ERASURE_INTERVAL_SECONDS: "0",
+      CONSORCIADOS_QUEUE: queue,
     });
     env = { IDENTIDADE_URL: identidade.service.url, CONSORCIADOS_URL: consorciados.service.url };
   });
   afterAll(async () => {
     await consorciados?.stop();
     await identidade?.stop();
+    await deleteQueues([queue]);
   });
 
   const clientsWith = (overrides: Record<string, string> = {}, clientSecret = secret) =>

@@ -68,6 +68,8 @@ export const ParticipacaoRow = defineEntity({
     id: p.uuid().primary(),
     consorciadoId: p.uuid().index(),
     grupoId: p.string(),
+    /** The cota in grupos, when the row came from its events. */
+    cotaId: p.uuid().nullable(),
     cotaNumero: p.integer(),
     evento: p.string(),
     valorCentavos: p.bigint().nullable(),
@@ -76,4 +78,20 @@ export const ParticipacaoRow = defineEntity({
   },
 });
 
-export const entities = [ConsorciadoRow, ConsentimentoRow, SolicitacaoRow, ParticipacaoRow];
+/** Grupos known to be closed (GrupoEncerrado): the retention of their participants runs from then. */
+export const GrupoEncerradoRow = defineEntity({
+  name: "GrupoEncerradoRow",
+  tableName: "grupo_encerrado",
+  properties: {
+    grupoId: p.string().primary(),
+    encerradoAt: p.datetime(),
+  },
+});
+
+export const entities = [
+  ConsorciadoRow,
+  ConsentimentoRow,
+  SolicitacaoRow,
+  ParticipacaoRow,
+  GrupoEncerradoRow,
+];
