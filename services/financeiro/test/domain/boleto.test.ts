@@ -44,6 +44,8 @@ describe("boleto", () => {
   test("nosso número with each bank's check digit", () => {
     // Bradesco's worked example: carteira 19, nosso número 00000000002 → DV 8.
     expect(gerarNossoNumero({ ...ben("237"), carteira: "19" }, 2n).nossoNumero).toBe("00000000002-8");
+    // Santander's manual: 566612457800 → DV 2 (modulo 11, weights 2–9).
+    expect(gerarNossoNumero(ben("033"), 566612457800n).nossoNumero).toBe("566612457800-2");
     // Itaú: DAC over agência, conta, carteira and nosso número.
     const itau = gerarNossoNumero(ben("341"), 12345678n);
     expect(itau.digitos).toBe("12345678");
