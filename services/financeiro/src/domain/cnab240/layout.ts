@@ -171,12 +171,13 @@ function readField(campo: Campo, raw: string): ValorCampo {
       return t;
     }
     case "data": {
-      if (/^(0{8}| {8})$/.test(raw)) return null;
-      if (!/^\d{8}$/.test(raw))
+      if (raw === "00000000" || raw === "        ") return null;
+      if (raw.length !== 8 || !/^\d{8}$/.test(raw))
         throw new CampoInvalidoError(campo.nome, `not a date: ${JSON.stringify(raw)}`);
-      const day = Number(raw.slice(0, 2));
-      const month = Number(raw.slice(2, 4));
-      const year = Number(raw.slice(4));
+      const c = (i: number) => raw.charCodeAt(i) - 48;
+      const day = c(0) * 10 + c(1);
+      const month = c(2) * 10 + c(3);
+      const year = c(4) * 1000 + c(5) * 100 + c(6) * 10 + c(7);
       if (month < 1 || month > 12 || day < 1 || day > diasNoMes(year, month))
         throw new CampoInvalidoError(campo.nome, `not a calendar date: ${raw}`);
       return { year, month, day };
