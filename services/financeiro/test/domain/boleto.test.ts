@@ -136,6 +136,17 @@ describe("boleto", () => {
     expect(() => parseLinhaDigitavel("123")).toThrow(/47 digits/);
   });
 
+  test("a real-world linha digitável (boleto-brasileiro-validator's sample) reads with its factor's cycle", () => {
+    const sample = "23793.38128 60007.827136 95000.063305 9 75520000370000";
+    expect(validator.boletoBancarioLinhaDigitavel(sample, true)).toBe(true);
+    const lido = parseLinhaDigitavel(sample, civilDate(2018, 6, 1));
+    expect(lido).toMatchObject({ banco: "237", moeda: "9", fatorVencimento: 7552, valorCentavos: 370_000n });
+    expect(lido.vencimento).toEqual(civilDate(2018, 6, 11));
+    // Without a reference the factor is read in the cycle that began on 22/02/2025.
+    expect(parseLinhaDigitavel(sample).vencimento).toEqual(civilDate(2043, 1, 31));
+    expect(linhaDigitavelDe(lido.codigoBarras)).toBe(sample.replace(/[ .]/g, ""));
+  });
+
   test("value and bank limits", () => {
     expect(() =>
       buildBoleto({ beneficiario: ben("237"), sequencial: 1n, valorCentavos: 10_000_000_000n }),
