@@ -41,6 +41,7 @@ export const TIPOS_LANCAMENTO = [
   "REPASSE_SEGURO",
   "REPASSE_ENCARGOS_ADMINISTRADORA",
   "RENDIMENTO_FINANCEIRO",
+  "TARIFA_BANCARIA",
   "RECURSOS_NAO_PROCURADOS",
   "ESTORNO",
 ] as const;
@@ -253,6 +254,18 @@ export function rendimentoFinanceiro(
   return buildLancamento("RENDIMENTO_FINANCEIRO", [
     debit("CAIXA", valorCentavos),
     credit(conta, valorCentavos),
+  ]);
+}
+
+/**
+ * A bank fee (tarifa de cobrança, e.g. a CNAB retorno's valorTarifa) debited from the grupo's
+ * account: the administradora bears it, so it comes out of what the grupo owes her, never the funds.
+ */
+export function tarifaBancaria(valorCentavos: bigint): Lancamento {
+  requireAmounts({ valorCentavos });
+  return buildLancamento("TARIFA_BANCARIA", [
+    debit("TAXA_ADMINISTRACAO", valorCentavos),
+    credit("CAIXA", valorCentavos),
   ]);
 }
 

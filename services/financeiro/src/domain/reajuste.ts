@@ -131,3 +131,19 @@ export function aplicarDiferenca(proxima: ValoresParcela, diferenca: DiferencaPr
   );
   return r;
 }
+
+export interface ValorComRendimento {
+  readonly valorCentavos: bigint;
+  readonly rendimentoCentavos: bigint;
+}
+
+/**
+ * Financial yield on money the grupo holds for a cota (a credit not yet used, Lei art. 24 §1; a
+ * restitution): compounded monthly rates in % (e.g. the savings or CDI rate of each month).
+ */
+export function aplicarRendimento(valorCentavos: bigint, taxasMensais: readonly Dec[]): ValorComRendimento {
+  requireInput(valorCentavos >= 0n, "valorCentavos", "valor.non_negative", "must be ≥ 0");
+  const fator = indiceAcumulado(taxasMensais).dividedBy(100).plus(1);
+  const novo = roundCentavos(new Dec(valorCentavos.toString()).times(fator));
+  return { valorCentavos: novo, rendimentoCentavos: novo - valorCentavos };
+}

@@ -23,6 +23,7 @@ import {
   repasse,
   restituicaoCalculada,
   somaDosSaldos,
+  tarifaBancaria,
   UnbalancedEntryError,
 } from "../../src/domain/ledger.ts";
 
@@ -102,6 +103,13 @@ describe("ledger", () => {
     expect(saldos.CAIXA).toBe(2_500n + 58_800n - 30_000n);
   });
 
+  test("a bank fee comes out of what is owed to the administradora, never out of the funds", () => {
+    const saldos = balances([pagamentoParcela(parcela), tarifaBancaria(150n)]);
+    expect(saldos.TAXA_ADMINISTRACAO).toBe(-7_350n);
+    expect(saldos.CAIXA).toBe(58_650n);
+    expect(caixaDisponivel(saldos)).toEqual({ fundoComumCentavos: 50_000n, fundoReservaCentavos: 1_000n });
+  });
+
   test("a withdrawal within 7 days refunds every fund, TA and seguro included", () => {
     const saldos = balances([pagamentoParcela(parcela), devolucaoDesistencia(parcela)]);
     expect(saldos.RESTITUICOES_A_PAGAR).toBe(-58_800n);
@@ -128,6 +136,7 @@ describe("ledger", () => {
       fc.record({ k: fc.constant("devolver" as const), v: positive }),
       fc.record({ k: fc.constant("rendimento" as const), v: positive }),
       fc.record({ k: fc.constant("rnp" as const), v: positive }),
+      fc.record({ k: fc.constant("tarifa" as const), v: positive }),
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
@@ -186,6 +195,9 @@ describe("ledger", () => {
               break;
             case "rnp":
               e = recursosNaoProcurados("CREDITOS_A_PAGAR", o.v);
+              break;
+            case "tarifa":
+              e = tarifaBancaria(o.v);
               break;
           }
           expect(e.linhas.reduce((s, l) => s + l.valorCentavos, 0n)).toBe(0n);

@@ -4,6 +4,7 @@ import { describe, expect, test } from "vitest";
 import { percentuaisDoPlano } from "../../src/domain/plano.ts";
 import {
   aplicarDiferenca,
+  aplicarRendimento,
   diferencaPreco,
   indiceAcumulado,
   isAniversario,
@@ -91,5 +92,14 @@ describe("reajuste", () => {
         },
       ),
     );
+  });
+
+  test("the credit not yet used earns yield instead of following the index", () => {
+    expect(aplicarRendimento(3_000_000n, [new Dec("0.5"), new Dec("0.5")])).toEqual({
+      valorCentavos: 3_030_075n,
+      rendimentoCentavos: 30_075n,
+    });
+    expect(aplicarRendimento(100n, []).rendimentoCentavos).toBe(0n);
+    expect(() => aplicarRendimento(-1n, [])).toThrow(/valorCentavos/);
   });
 });
