@@ -342,7 +342,9 @@ export async function declareTopology<Env extends z.ZodObject, Deps>(
   logger: Logger,
 ): Promise<void> {
   if (!definition.consumers) return;
-  const config = loadConfig(definition.name, env, definition.env);
+  // The migrate Job holds none of the service's secrets: its settings are read for their
+  // defaults and what is given (queue names), none required.
+  const config = loadConfig(definition.name, env, definition.env?.partial());
   if (!config.AMQP_URL)
     throw new ConfigError(
       `invalid configuration for ${definition.name}:\n  AMQP_URL: required to declare the queues`,
