@@ -32,6 +32,8 @@ import { piiKeys } from "../../consorciados/test/support.ts";
 import { service } from "../src/service.ts";
 
 const queue = `auditoria.roles.${randomUUID().slice(0, 8)}`;
+// consorciados consumes grupos' events: its migrate declares this queue, of this test alone.
+const consorciadosQueue = `consorciados.roles.${randomUUID().slice(0, 8)}`;
 const repo = fileURLToPath(new URL("../../../", import.meta.url));
 let jwks: Awaited<ReturnType<typeof serveJwks>>;
 let auditoriaDb: TestDatabase;
@@ -77,6 +79,8 @@ beforeAll(async () => {
   await migrateCommand("consorciados", {
     MIGRATION_DATABASE_URL: consorciadosDb.migrationUrl,
     DATABASE_SERVICE_ROLE: roleOf(consorciadosDb.url),
+    AMQP_URL: testServers.amqpUrl,
+    CONSORCIADOS_QUEUE: consorciadosQueue,
   });
   consorciados = await startTestService(
     consorciadosService,
@@ -85,6 +89,7 @@ beforeAll(async () => {
       JWKS_URL: jwks.url,
       ERASURE_INTERVAL_SECONDS: "0",
       MIGRATE_ON_START: "false",
+      CONSORCIADOS_QUEUE: consorciadosQueue,
     },
     { db: consorciadosDb },
   );
@@ -97,7 +102,7 @@ afterAll(async () => {
   await consorciadosDb?.drop();
   await auditoriaDb?.drop();
   await jwks?.close();
-  await deleteQueues([queue]);
+  await deleteQueues([queue, consorciadosQueue]);
 });
 
 const consorciadosClient = () =>
