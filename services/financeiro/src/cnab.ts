@@ -34,6 +34,7 @@ import { hojeEmSaoPaulo } from "./inadimplencia.ts";
 import { civilFromDb } from "./mapping.ts";
 import { applyPagamentos, type PagamentoRecebido } from "./pagamentos.ts";
 import type { Deps } from "./service.ts";
+import { bulk } from "./store/sql.ts";
 
 const layouts = new Map<string, LayoutCnab240>();
 
@@ -197,7 +198,8 @@ export async function importRetorno(
   };
   // The original, byte for byte, before the report that names it commits.
   await storage.put(arquivoKey, input.conteudo, { contentType: "text/plain", size: input.conteudo.length });
-  await uow.em.execute(
+  await bulk(
+    uow.em,
     `insert into importacao_cnab (id, layout, nome_arquivo, arquivo_key, sha256, aplicadas, duplicadas, rejeitadas, linhas)
      values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)`,
     [
@@ -266,22 +268,21 @@ export function cnabImpl(context: ServiceContext, deps: Deps): Partial<ServiceIm
         { schema: GenerateRemessaCnabRequestSchema, message: req, requestId: req.requestId },
         GenerateRemessaCnabResponseSchema,
         async ({ em }) => {
-          const rows = await em.execute<
-            {
-              id: string;
-              nosso_numero: string;
-              vencimento: string;
-              valor: string;
-              numero: number;
-              created_at: Date;
-            }[]
-          >(
+          const rows = await bulk<{
+            id: string;
+            nosso_numero: string;
+            vencimento: string;
+            valor: string;
+            numero: number;
+            created_at: Date;
+          }>(
+            em,
             `select p.id, p.nosso_numero, p.vencimento::text, p.valor_centavos::text as valor, c.numero, p.created_at
              from parcela p join cota c on c.id = p.cota_id
              where p.grupo_id = ? and p.competencia = ? and p.situacao = 'ABERTA' order by p.id`,
             [req.grupoId, req.competencia],
           );
-          const [nsa] = await em.execute<{ n: number }[]>("select nextval('remessa_nsa_seq')::int as n");
+          const [nsa] = await bulk<{ n: number }>(em, "select nextval('remessa_nsa_seq')::int as n");
           const hoje = hojeEmSaoPaulo(context.clock.now());
           const b = deps.beneficiario;
           const empresa: EmpresaCnab = {

@@ -10,6 +10,7 @@ import type { GeradorDocumentos } from "./documentos.ts";
 import { computeParcela, type Percentuais, percentuaisDoPlano, type ValoresParcela } from "./domain/plano.ts";
 import { civilFromDb, competenciaOf, monthsBetween, parseCompetencia } from "./mapping.ts";
 import { findGrupo, type GrupoRecord } from "./store/projecao.ts";
+import { bulk } from "./store/sql.ts";
 
 export const CHUNK = 10_000;
 const FATURAVEIS = "('ATIVA', 'INADIMPLENTE', 'CONTEMPLADA')";
@@ -86,7 +87,8 @@ export async function insertParcelas(
   documentos: GeradorDocumentos,
 ): Promise<string[]> {
   if (parcelas.length === 0) return [];
-  const seq = await em.execute<{ n: string }[]>(
+  const seq = await bulk<{ n: string }>(
+    em,
     "select nextval('nosso_numero_seq')::text as n from generate_series(1, ?)",
     [parcelas.length],
   );
@@ -124,7 +126,8 @@ export async function insertParcelas(
       ct: p.contemplacaoId ?? null,
     };
   });
-  const inserted = await em.execute<{ id: string }[]>(
+  const inserted = await bulk<{ id: string }>(
+    em,
     `insert into parcela (id, cota_id, grupo_id, consorciado_id, competencia, tipo, numero, vencimento,
        valor_centavos, fundo_comum_centavos, taxa_administracao_centavos, fundo_reserva_centavos, seguro_centavos,
        taxa_antecipada_centavos, fundo_comum_percentual, taxa_administracao_percentual, fundo_reserva_percentual,
@@ -162,9 +165,14 @@ export async function gerarCobranca(
   let geradas = 0;
   let faturaveis = 0;
   for (;;) {
-    const cotas = await em.execute<
-      { id: string; consorciado_id: string; data_adesao: string; mes_inicial: number; faturada: boolean }[]
-    >(
+    const cotas = await bulk<{
+      id: string;
+      consorciado_id: string;
+      data_adesao: string;
+      mes_inicial: number;
+      faturada: boolean;
+    }>(
+      em,
       `select c.id, c.consorciado_id, c.data_adesao::text, c.mes_inicial,
          exists (select 1 from parcela p where p.cota_id = c.id and p.competencia = ? and p.tipo <> 'LANCE') as faturada
        from cota c where c.grupo_id = ? and c.situacao in ${FATURAVEIS} and c.id > ?

@@ -12,6 +12,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { vencimentoEfetivo } from "./domain/encargos.ts";
 import { civilFromDb, protoFromDb } from "./mapping.ts";
 import { enqueueMany } from "./store/outbox-bulk.ts";
+import { bulk } from "./store/sql.ts";
 
 /** The civil date in São Paulo at `now`: due dates are Brazilian calendar days. */
 export function hojeEmSaoPaulo(now: Date): CivilDate {
@@ -36,7 +37,8 @@ export async function detectInadimplencia(
   today: CivilDate,
 ): Promise<ResultadoInadimplencia> {
   // Few distinct due dates: the grace (next business day) is decided per date, in the engine.
-  const datas = await em.execute<{ vencimento: string }[]>(
+  const datas = await bulk<{ vencimento: string }>(
+    em,
     `select distinct vencimento::text from parcela
      where situacao in ('ABERTA', 'PARCIAL') and tipo <> 'LANCE' and vencimento < ?`,
     [isoDate(today)],
@@ -45,7 +47,8 @@ export async function detectInadimplencia(
     .map((d) => d.vencimento)
     .filter((d) => compareDates(vencimentoEfetivo(civilFromDb(d)), today) < 0);
   if (vencidasEm.length === 0) return { vencidas: 0, inadimplentes: 0, excluidas: 0 };
-  const marcadas = await em.execute<{ id: string; cota_id: string; grupo_id: string; vencimento: string }[]>(
+  const marcadas = await bulk<{ id: string; cota_id: string; grupo_id: string; vencimento: string }>(
+    em,
     `update parcela set situacao = 'VENCIDA', version = version + 1, updated_at = now()
      where situacao in ('ABERTA', 'PARCIAL') and tipo <> 'LANCE'
        and vencimento in (select d::date from json_array_elements_text(?::json) as d)
@@ -60,9 +63,14 @@ export async function detectInadimplencia(
       porCota.set(m.cota_id, { parcelaId: m.id, grupoId: m.grupo_id, vencimento: m.vencimento });
   }
   // Consecutive unpaid due dates: overdue parcelas after the last one paid.
-  const cotas = await em.execute<
-    { id: string; contemplada: boolean; situacao: string; limite: number; vencidas: number }[]
-  >(
+  const cotas = await bulk<{
+    id: string;
+    contemplada: boolean;
+    situacao: string;
+    limite: number;
+    vencidas: number;
+  }>(
+    em,
     `select c.id, c.contemplada, c.situacao, g.limite_inadimplencia as limite,
        (select count(*)::int from parcela p where p.cota_id = c.id and p.tipo <> 'LANCE' and p.situacao = 'VENCIDA'
           and p.vencimento > coalesce((select max(q.vencimento) from parcela q
@@ -76,7 +84,8 @@ export async function detectInadimplencia(
       !c.contemplada && c.situacao !== "EXCLUIDA" && c.situacao !== "CANCELADA" && c.vencidas >= c.limite,
   );
   const headers = { actor: "system" };
-  await em.execute(
+  await bulk(
+    em,
     `update cota set situacao = 'INADIMPLENTE', updated_at = now()
      where situacao = 'ATIVA' and id in (select k::uuid from json_array_elements_text(?::json) as k)`,
     [JSON.stringify(cotas.map((c) => c.id))],
@@ -98,13 +107,15 @@ export async function detectInadimplencia(
   );
   if (excluir.length > 0) {
     const ids = JSON.stringify(excluir.map((c) => c.id));
-    await em.execute(
+    await bulk(
+      em,
       `update cota set situacao = 'EXCLUIDA', updated_at = now(), version = version + 1
        where id in (select k::uuid from json_array_elements_text(?::json) as k)`,
       [ids],
     );
     // An excluded cota is billed no more; what it owes stays on record.
-    await em.execute(
+    await bulk(
+      em,
       `update parcela set situacao = 'CANCELADA', version = version + 1, updated_at = now()
        where situacao = 'ABERTA' and cota_id in (select k::uuid from json_array_elements_text(?::json) as k)`,
       [ids],

@@ -14,6 +14,7 @@ import { type Alocacao, alocarPagamento } from "./alocacao.ts";
 import { civilFromDb, protoFromCivil } from "./mapping.ts";
 import { type Posting, postLancamentos } from "./store/ledger.ts";
 import { enqueueMany } from "./store/outbox-bulk.ts";
+import { bulk } from "./store/sql.ts";
 
 export type Canal = "PIX" | "CNAB" | "MANUAL";
 
@@ -78,7 +79,8 @@ export async function applyPagamentos(
   if (itens.some((i) => i.por !== por)) throw new Error("one key kind per batch");
   const column = por === "id" ? "p.id::text" : `p.${por}`;
   // Locked first: a concurrent delivery of the same payment waits here, then sees it recorded.
-  const parcelas = await em.execute<ParcelaRow[]>(
+  const parcelas = await bulk<ParcelaRow>(
+    em,
     `select p.id, p.cota_id, p.grupo_id, ${column} as chave, p.situacao, p.valor_centavos::text,
        p.pago_centavos::text, p.vencimento::text, p.fundo_comum_centavos::text as fc,
        p.taxa_administracao_centavos::text as ta, p.fundo_reserva_centavos::text as fr,
@@ -90,7 +92,8 @@ export async function applyPagamentos(
     [JSON.stringify([...new Set(itens.map((i) => i.chave))])],
   );
   const byChave = new Map(parcelas.map((p) => [p.chave, p]));
-  const existentes = await em.execute<{ canal_id: string; id: string }[]>(
+  const existentes = await bulk<{ canal_id: string; id: string }>(
+    em,
     `select canal_id, id from pagamento where canal = ? and canal_id in (select k from json_array_elements_text(?::json) as k)`,
     [itens[0]?.canal, JSON.stringify(itens.map((i) => i.canalId))],
   );
@@ -146,7 +149,8 @@ export async function applyPagamentos(
     const r = results[i];
     if (r?.status === "APLICADO") itemOf.set(r.pagamento.id, item);
   });
-  await em.execute(
+  await bulk(
+    em,
     `insert into pagamento (id, parcela_id, cota_id, grupo_id, canal, canal_id, valor_centavos, data_pagamento,
        resultado, principal_centavos, multa_centavos, juros_centavos, credito_centavos, estorno_centavos, motivo)
      select id, pa, c, g, ca, ci, v, d, r, pr, m, j, cr, es, mo from json_to_recordset(?::json)
@@ -188,7 +192,8 @@ export async function applyPagamentos(
       situacao: p.alocacao.situacao,
     });
   }
-  await em.execute(
+  await bulk(
+    em,
     `update parcela p set pago_centavos = t.pago, encargos_pagos_centavos = p.encargos_pagos_centavos + t.enc,
        situacao = t.sit, version = p.version + 1, updated_at = now()
      from json_to_recordset(?::json) as t(id uuid, pago bigint, enc bigint, sit text) where p.id = t.id`,
@@ -208,7 +213,8 @@ export async function applyPagamentos(
     if (p.alocacao.creditoCentavos > 0n)
       creditos.set(p.cotaId, (creditos.get(p.cotaId) ?? 0n) + p.alocacao.creditoCentavos);
   if (creditos.size > 0)
-    await em.execute(
+    await bulk(
+      em,
       `update cota c set credito_centavos = c.credito_centavos + t.v, updated_at = now()
        from json_to_recordset(?::json) as t(id uuid, v bigint) where c.id = t.id`,
       [JSON.stringify([...creditos].map(([id, v]) => ({ id, v: v.toString() })))],
@@ -226,7 +232,8 @@ export async function applyPagamentos(
   // Cotas whose arrears this batch cleared: grupos puts an INADIMPLENTE cota back to ATIVA.
   const regularizadas = new Set(
     (
-      await em.execute<{ id: string }[]>(
+      await bulk<{ id: string }>(
+        em,
         `select c.id from cota c where c.id in (select k::uuid from json_array_elements_text(?::json) as k)
            and c.situacao = 'INADIMPLENTE'
            and not exists (select 1 from parcela p where p.cota_id = c.id and p.situacao = 'VENCIDA')`,
@@ -257,7 +264,8 @@ export async function applyPagamentos(
   );
   if (regularizadas.size > 0) {
     const grupoOf = new Map(aplicados.map((p) => [p.cotaId, p.grupoId]));
-    await em.execute(
+    await bulk(
+      em,
       "update cota set situacao = 'ATIVA', updated_at = now() where id in (select k::uuid from json_array_elements_text(?::json) as k)",
       [JSON.stringify([...regularizadas])],
     );

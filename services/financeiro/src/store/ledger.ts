@@ -3,6 +3,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { uuidv7 } from "uuidv7";
 import { CONTAS, type Conta, type Lancamento, type Saldos, saldosZerados } from "../domain/ledger.ts";
+import { bulk } from "./sql.ts";
 
 export interface Posting {
   grupoId: string;
@@ -17,7 +18,8 @@ export interface Posting {
 export async function postLancamentos(em: EntityManager, postings: readonly Posting[]): Promise<number> {
   if (postings.length === 0) return 0;
   const ids = postings.map(() => uuidv7());
-  const inserted = await em.execute<{ id: string }[]>(
+  const inserted = await bulk<{ id: string }>(
+    em,
     `insert into lancamento (id, grupo_id, cota_id, tipo, historico, origem)
      select id, grupo_id, cota_id, tipo, historico, origem
        from json_to_recordset(?::json) as t(id uuid, grupo_id uuid, cota_id uuid, tipo text, historico text, origem text)
@@ -45,7 +47,8 @@ export async function postLancamentos(em: EntityManager, postings: readonly Post
   });
   // Every leg in one statement: the balance trigger sees each entry whole.
   if (legs.length > 0)
-    await em.execute(
+    await bulk(
+      em,
       `insert into partida (lancamento_id, grupo_id, conta, valor_centavos)
        select l, g, c, v from json_to_recordset(?::json) as t(l uuid, g uuid, c text, v bigint)`,
       [JSON.stringify(legs)],
@@ -54,7 +57,8 @@ export async function postLancamentos(em: EntityManager, postings: readonly Post
 }
 
 export async function saldosDoGrupo(em: EntityManager, grupoId: string): Promise<Saldos> {
-  const rows = await em.execute<{ conta: Conta; saldo: string }[]>(
+  const rows = await bulk<{ conta: Conta; saldo: string }>(
+    em,
     "select conta, sum(valor_centavos)::text as saldo from partida where grupo_id = ? group by conta",
     [grupoId],
   );
@@ -70,7 +74,8 @@ export async function lancamentoPorOrigem(
   grupoId: string,
   origem: string,
 ): Promise<Lancamento | undefined> {
-  const rows = await em.execute<{ tipo: string; conta: Conta; valor: string }[]>(
+  const rows = await bulk<{ tipo: string; conta: Conta; valor: string }>(
+    em,
     `select l.tipo, p.conta, p.valor_centavos::text as valor from lancamento l
        join partida p on p.lancamento_id = l.id where l.grupo_id = ? and l.origem = ?`,
     [grupoId, origem],

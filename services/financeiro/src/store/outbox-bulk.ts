@@ -3,6 +3,7 @@
 import { type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { uuidv7 } from "uuidv7";
+import { bulk } from "./sql.ts";
 
 export async function enqueueMany<Desc extends DescMessage>(
   em: EntityManager,
@@ -15,7 +16,8 @@ export async function enqueueMany<Desc extends DescMessage>(
     id: uuidv7(),
     p: Buffer.from(toBinary(schema, event)).toString("base64"),
   }));
-  await em.execute(
+  await bulk(
+    em,
     `insert into platform_outbox (id, event_type, routing_key, payload, headers, attempts)
      select id, ?, ?, decode(p, 'base64'), ?::jsonb, 0 from json_to_recordset(?::json) as t(id uuid, p text)`,
     [schema.typeName, schema.typeName, JSON.stringify(headers), JSON.stringify(rows)],
