@@ -199,7 +199,7 @@ describe("CNAB 240", () => {
     expect(r.lines.map((l) => (l.ok ? l.lote : "x"))).toEqual(["0001", "0001", "0002", "0002", "0003"]);
     const first = r.lines[0];
     expect(first?.ok && first.campos?.T.bancoCobrador).toBe("000");
-    expect(parseRetorno(text, layout).lines[0]).not.toHaveProperty("campos");
+    expect(parseRetorno(text, layout).lines[0]).toHaveProperty("campos", undefined);
   });
 
   test("garbage is reported, never thrown", () => {

@@ -156,6 +156,14 @@ export function writeRecord(registro: Registro, values: Valores, tamanho = 240):
   return line;
 }
 
+function allDigits(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 function diasNoMes(year: number, month: number): number {
   if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
@@ -166,13 +174,14 @@ function readField(campo: Campo, raw: string): ValorCampo {
     case "alfa":
       return raw.trim();
     case "num": {
+      if (allDigits(raw)) return raw;
       const t = raw.trim();
-      if (!/^\d*$/.test(t)) throw new CampoInvalidoError(campo.nome, `not a number: ${JSON.stringify(raw)}`);
+      if (!allDigits(t)) throw new CampoInvalidoError(campo.nome, `not a number: ${JSON.stringify(raw)}`);
       return t;
     }
     case "data": {
       if (raw === "00000000" || raw === "        ") return null;
-      if (raw.length !== 8 || !/^\d{8}$/.test(raw))
+      if (raw.length !== 8 || !allDigits(raw))
         throw new CampoInvalidoError(campo.nome, `not a date: ${JSON.stringify(raw)}`);
       const c = (i: number) => raw.charCodeAt(i) - 48;
       const day = c(0) * 10 + c(1);
@@ -183,10 +192,11 @@ function readField(campo: Campo, raw: string): ValorCampo {
       return { year, month, day };
     }
     case "valor": {
-      const t = raw.trim();
+      const t = allDigits(raw) ? raw : raw.trim();
       if (t === "") return null;
-      if (!/^\d+$/.test(t)) throw new CampoInvalidoError(campo.nome, `not an amount: ${JSON.stringify(raw)}`);
-      return BigInt(t);
+      if (!allDigits(t)) throw new CampoInvalidoError(campo.nome, `not an amount: ${JSON.stringify(raw)}`);
+      // Up to 15 digits a double is exact, and BigInt of a small number is much cheaper than of a string.
+      return t.length <= 15 ? BigInt(Number(t)) : BigInt(t);
     }
     case "decimal": {
       const t = raw.trim();

@@ -38,7 +38,7 @@ export interface LinhaRetornoOk {
   readonly dataPagamento: CivilDate | null;
   readonly dataCredito: CivilDate | null;
   readonly motivoOcorrencia: string;
-  /** Every field of both segments, for what a bank's layout adds: only with `todosCampos`. */
+  /** Every field of both segments, for what a bank's layout adds: only with `todosCampos` (else undefined). */
   readonly campos?: {
     readonly T: Readonly<Record<string, ValorCampo>>;
     readonly U: Readonly<Record<string, ValorCampo>>;
@@ -72,6 +72,9 @@ const date = (v: ValorCampo | undefined): CivilDate | null =>
   v && typeof v === "object" && "year" in v && "month" in v && "day" in v && !("toFixed" in v)
     ? (v as CivilDate)
     : null;
+
+const sameDate = (a: CivilDate | null, b: CivilDate | null) =>
+  a === b || (a !== null && b !== null && a.year === b.year && a.month === b.month && a.day === b.day);
 
 function message(e: unknown): string {
   return e instanceof CampoInvalidoError || e instanceof RangeError ? e.message : String(e);
@@ -114,7 +117,7 @@ export function parseRetorno(
   const records = identifyLines(text.replace(/^\uFEFF/, ""), layout);
   const lines: LinhaRetorno[] = [];
   const problems: Array<{ lineNumber: number; error: string }> = [];
-  const seen = new Map<string, number>();
+  const seen = new Map<string, LinhaRetornoOk[]>();
   const segments = new Set(layout.retorno.segmentos);
   const liquidacao = new Set(layout.movimentosLiquidacao);
   let header: Record<string, ValorCampo> | undefined;
@@ -251,22 +254,28 @@ export function parseRetorno(
       dataPagamento: date(u.dataOcorrencia),
       dataCredito: date(u.dataCredito),
       motivoOcorrencia: str(T.motivoOcorrencia),
-      ...(options.todosCampos ? { campos: { T, U: u } } : {}),
+      campos: options.todosCampos ? { T, U: u } : undefined,
     };
-    const d = line.dataPagamento;
-    const key = `${line.nossoNumero}|${line.codigoMovimento}|${d ? `${d.year}-${d.month}-${d.day}` : ""}|${line.valorPagoCentavos}`;
-    const first = seen.get(key);
-    if (first !== undefined) {
+    // Same título, movement, date and amount twice in one file: the second is a duplicate.
+    const sameTitulo = seen.get(line.nossoNumero);
+    const first = sameTitulo?.find(
+      (x) =>
+        x.codigoMovimento === line.codigoMovimento &&
+        x.valorPagoCentavos === line.valorPagoCentavos &&
+        sameDate(x.dataPagamento, line.dataPagamento),
+    );
+    if (first) {
       lines.push({
         lineNumber: line.lineNumber,
         ok: false,
         kind: "DUPLICADA",
-        error: `same título, movement, date and amount as line ${first}`,
-        duplicateOf: first,
+        error: `same título, movement, date and amount as line ${first.lineNumber}`,
+        duplicateOf: first.lineNumber,
       });
       continue;
     }
-    seen.set(key, line.lineNumber);
+    if (sameTitulo) sameTitulo.push(line);
+    else seen.set(line.nossoNumero, [line]);
     lines.push(line);
   }
   flushPending();
