@@ -61,6 +61,36 @@ export function mesesDoReajuste(aniversario: MesReferencia, defasagemMeses = 1):
   });
 }
 
+/** "2026-03": the key of an index value's reference month. */
+export function chaveMes(m: MesReferencia): string {
+  return `${String(m.year).padStart(4, "0")}-${String(m.month).padStart(2, "0")}`;
+}
+
+export interface ReajusteDoAniversario extends PrecoReajustado {
+  /** The reference months used, oldest first. */
+  readonly meses: readonly MesReferencia[];
+}
+
+/**
+ * The anniversary's reajuste from the index values published by configuracao (keyed "YYYY-MM",
+ * monthly variation in %): the 12 months of mesesDoReajuste, all required (a missing month is an
+ * EngineInputError naming it, never a silent zero).
+ */
+export function reajusteDoAniversario(input: {
+  readonly precoCentavos: bigint;
+  readonly aniversario: MesReferencia;
+  readonly valores: ReadonlyMap<string, Dec>;
+  readonly defasagemMeses?: number;
+}): ReajusteDoAniversario {
+  const meses = mesesDoReajuste(input.aniversario, input.defasagemMeses ?? 1);
+  const valores = meses.map((m) => {
+    const v = input.valores.get(chaveMes(m));
+    requireInput(v !== undefined, "valores", "indice.missing", `no index value for ${chaveMes(m)}`);
+    return v as Dec;
+  });
+  return { ...reajustarPreco(input.precoCentavos, valores), meses };
+}
+
 export interface ParcelaAberta {
   readonly percentuais: Percentuais;
   readonly seguroMensal?: Dec | undefined;

@@ -10,6 +10,7 @@ import {
   isAniversario,
   mesesDoReajuste,
   reajustarPreco,
+  reajusteDoAniversario,
   recomputeParcelas,
 } from "../../src/domain/reajuste.ts";
 
@@ -49,6 +50,25 @@ describe("reajuste", () => {
     expect(meses[0]).toEqual({ year: 2025, month: 3 });
     expect(meses[11]).toEqual({ year: 2026, month: 2 });
     expect(mesesDoReajuste({ year: 2026, month: 1 }, 0)[0]).toEqual({ year: 2025, month: 2 });
+  });
+
+  test("the anniversary's reajuste takes the 12 published months and refuses a missing one", () => {
+    const valores = new Map<string, Dec>();
+    for (let m = 3; m <= 14; m++) {
+      const year = m > 12 ? 2026 : 2025;
+      valores.set(`${year}-${String(((m - 1) % 12) + 1).padStart(2, "0")}`, new Dec("0.8"));
+    }
+    const r = reajusteDoAniversario({
+      precoCentavos: 3_000_000n,
+      aniversario: { year: 2026, month: 3 },
+      valores,
+    });
+    expect(r.precoCentavos).toBe(3_301_016n);
+    expect(r.meses).toHaveLength(12);
+    valores.delete("2025-07");
+    expect(() =>
+      reajusteDoAniversario({ precoCentavos: 3_000_000n, aniversario: { year: 2026, month: 3 }, valores }),
+    ).toThrow(/2025-07/);
   });
 
   test("Res. 285 art. 25-A: billed at the old price, the assembleia's price was higher → charged on the next bill", () => {
