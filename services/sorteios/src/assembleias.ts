@@ -106,7 +106,12 @@ export function passo(
 
 const candidatoMsg = (c: Candidato) => create(CandidatoSchema, c);
 
-export function contemplacaoProcessada(row: Contemplacoes, data: string) {
+/** The civil date in São Paulo (the administradora's calendar). */
+export function hojeEmSaoPaulo(now: Date): string {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: "America/Sao_Paulo" }).format(now);
+}
+
+export function contemplacaoProcessada(row: Contemplacoes, data: string, dataContemplacao: string) {
   return create(ContemplacaoProcessadaSchema, {
     contemplacaoId: row.id,
     assembleiaId: row.assembleiaId,
@@ -120,6 +125,7 @@ export function contemplacaoProcessada(row: Contemplacoes, data: string) {
     dataAssembleia: textToDate(data),
     lancePercentual: row.lancePercentual,
     substituiContemplacaoId: row.substituiContemplacaoId ?? "",
+    dataContemplacao: textToDate(dataContemplacao),
   });
 }
 
@@ -411,7 +417,12 @@ export class AssembleiaUseCases {
       substituiContemplacaoId: substitui ?? null,
       ordem: c.ordem,
     });
-    uow.publish(ContemplacaoProcessadaSchema, contemplacaoProcessada(contemplacao, row.data));
+    // A compensation is made on the day of the cancellation: its lance's deadline runs from then.
+    const dataContemplacao = substitui ? hojeEmSaoPaulo(now) : row.data;
+    uow.publish(
+      ContemplacaoProcessadaSchema,
+      contemplacaoProcessada(contemplacao, row.data, dataContemplacao),
+    );
     passo(
       uow.em,
       {

@@ -405,6 +405,11 @@ describe("an assembleia", () => {
       async () => eventsOf(ContemplacaoCanceladaSchema, (e) => e.assembleiaId === id)[0],
     );
     expect([cancelada.cotaId, cancelada.contemplacaoId]).toEqual([setup.cota(193).id, idDe(193)]);
+    // The compensation is made today: its lance deadline runs from today, not the assembleia.
+    const compensacao = await eventually(
+      async () => eventsOf(ContemplacaoProcessadaSchema, (e) => e.contemplacaoId === compensada.id)[0],
+    );
+    expect([compensacao.dataAssembleia?.day, compensacao.dataContemplacao?.day]).toEqual([10, 1]);
 
     await publish(
       LancePagoSchema,

@@ -250,6 +250,14 @@ export declare type ContemplacaoProcessada = Message<"consorcio.sorteios.v1.Cont
    * @generated from field: string substitui_contemplacao_id = 12;
    */
   substituiContemplacaoId: string;
+
+  /**
+   * When the contemplação was made: the assembleia's date, or for a compensation the day the
+   * earlier one was cancelled. A lance's payment deadline runs from it.
+   *
+   * @generated from field: google.type.Date data_contemplacao = 13;
+   */
+  dataContemplacao?: Date | undefined;
 };
 
 /**
