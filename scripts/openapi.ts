@@ -104,6 +104,7 @@ const HTTP_METHODS: HttpMethod[] = ["get", "put", "post", "delete", "options", "
 export interface OpenApiDocument {
   openapi: "3.1.0";
   info: { title: string; version: string; description: string };
+  servers?: { url: string; description: string }[];
   security: Record<string, string[]>[];
   tags: { name: string; description?: string }[];
   paths: Record<string, Partial<Record<HttpMethod, Operation>>>;
@@ -685,6 +686,7 @@ export interface BuildOptions {
   title: string;
   version: string;
   description: string;
+  servers?: { url: string; description: string }[];
 }
 
 /** Builds the OpenAPI document of the services in `targets` (file names within `set`). */
@@ -773,6 +775,7 @@ export function buildOpenApi(
   return {
     openapi: "3.1.0",
     info: { title: options.title, version: options.version, description: options.description },
+    ...(options.servers ? { servers: options.servers } : {}),
     security: [{ [BEARER]: [] }],
     tags: tags.sort((a, b) => a.name.localeCompare(b.name)),
     paths: sortedPaths,
@@ -937,6 +940,13 @@ export async function openApiForModule(module: string): Promise<string> {
     description:
       "REST API of the consórcio platform, served by the Envoy edge from the same gRPC contracts " +
       `(google.api.http rules). Generated from ${module}/ by scripts/openapi.ts: do not edit.`,
+    // `npm start` serves the same rules on its REST gateway (services/platform/src/rest-gateway.ts).
+    servers: [
+      {
+        url: "http://127.0.0.1:8080",
+        description: "Local mode (`npm start`): the REST gateway, in place of the Envoy edge",
+      },
+    ],
   });
   const errors = await validateOpenApi(document);
   if (errors.length > 0) throw new Error(`invalid OpenAPI document for ${module}:\n  ${errors.join("\n  ")}`);

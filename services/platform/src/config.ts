@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { SERVICE_PORTS, type ServiceName } from "./catalog.ts";
+import { parseAllowedOrigins } from "./cors.ts";
 import { DEFAULT_LIMITS } from "./server.ts";
 
 /** Settings every service reads from its environment. */
@@ -65,6 +66,20 @@ export const platformEnvSchema = z.object({
     .positive()
     .default(DEFAULT_LIMITS.maxConcurrentStreams),
   SERVER_MAX_CONNECTIONS: z.coerce.number().int().positive().default(DEFAULT_LIMITS.maxConnections),
+  /**
+   * Browser origins allowed to call (CORS), comma-separated: `https://app.example.com.br`,
+   * `http://localhost:*`. None by default: a page on another origin is refused by its browser.
+   */
+  CORS_ALLOWED_ORIGINS: z
+    .string()
+    .default("")
+    .superRefine((value, context) => {
+      try {
+        parseAllowedOrigins(value);
+      } catch (error) {
+        context.addIssue({ code: "custom", message: (error as Error).message });
+      }
+    }),
   /** Calls without a valid token allowed per client address and minute, per process (then ResourceExhausted). */
   ANONYMOUS_CALLS_PER_MINUTE: z.coerce.number().int().min(1).default(300),
   /** Refusals before authentication are audited summed over this interval (per address and RPC). */

@@ -4,6 +4,7 @@ import net from "node:net";
 import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { peerAddressKey } from "./context.ts";
+import { corsHandler } from "./cors.ts";
 import { refuseUndecodableRequests } from "./input.ts";
 import type { Logger } from "./logging.ts";
 
@@ -22,6 +23,8 @@ export interface ServerOptions {
   logger: Logger;
   /** Limits against slow or idle clients; each has a default (see DEFAULT_LIMITS). */
   limits?: Partial<ServerLimits>;
+  /** Browser origins allowed (see parseAllowedOrigins in cors.ts); none by default. */
+  corsOrigins?: readonly (string | RegExp)[];
 }
 
 export interface ServerLimits {
@@ -125,7 +128,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
     },
   });
-  const handler = (
+  const cors = corsHandler(options.corsOrigins ?? []);
+  const rpcHandler = (
     req: http.IncomingMessage | http2.Http2ServerRequest,
     res: http.ServerResponse | http2.Http2ServerResponse,
   ) => {
@@ -141,6 +145,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       addTrailers(withSpecGrpcMessage(trailers as http.OutgoingHttpHeaders));
     return connectHandler(req as http.IncomingMessage, response);
   };
+  // Browsers (connect-web, gRPC-Web) on allowed origins: the preflight is answered before any RPC.
+  const handler: typeof rpcHandler = cors
+    ? (req, res) => cors(req, res, () => void rpcHandler(req, res))
+    : rpcHandler;
   const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.maxConcurrentStreams } }, handler);
   const h1 = http.createServer(
     {

@@ -14,6 +14,7 @@ import { createServiceClients, type ServiceClients, serviceAccountId } from "./c
 import { type Clock, systemClock } from "./clock.ts";
 import { ConfigError, loadConfig, type PlatformConfig, requireNode24 } from "./config.ts";
 import { type ConsumerDefinition, consumerBindings, inboxHandler } from "./consumer.ts";
+import { parseAllowedOrigins } from "./cors.ts";
 import { type Database, type MigrationEntry, migrateDatabase, openDatabase, type TableGrants } from "./db.ts";
 import { type HealthState, registerHealth } from "./health.ts";
 import { platformInterceptors } from "./interceptors.ts";
@@ -243,6 +244,7 @@ export async function runService<Env extends z.ZodObject, Deps>(
         services: definition.services,
       }),
       httpRoutes: definition.httpRoutes?.(context, deps) ?? {},
+      corsOrigins: parseAllowedOrigins(config.CORS_ALLOWED_ORIGINS),
       routes(router) {
         definition.routes(router, context, deps);
         health = registerHealth(router, {
