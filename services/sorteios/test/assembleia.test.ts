@@ -256,6 +256,25 @@ async function assembleiaApurada(options: { checks: boolean }) {
     .assembleia;
   expect([a?.extracao?.registradaPor, a?.extracao?.confirmadaPor]).toEqual(["operador-a", "operador-b"]);
   if (!a) throw new Error("no assembleia");
+  if (options.checks) {
+    // Confirmed once: a second confirmation, by anyone, and a new registration are refused.
+    for (const token of [staff.operadorB, staff.gerente]) {
+      const again = await refusal(
+        assembleias.confirmExtracao({ id, version: a.version, extracao }, bearer(token)),
+      );
+      expect([again.code, again.rawMessage]).toEqual([
+        Code.FailedPrecondition,
+        expect.stringMatching(/já foi confirmada/),
+      ]);
+    }
+    expect(
+      (
+        await refusal(
+          assembleias.registerExtracao({ id, version: a.version, extracao }, bearer(staff.operadorA)),
+        )
+      ).rawMessage,
+    ).toMatch(/já foi confirmada/);
+  }
 
   const run = await assembleias.runApuracao({ id, version: a.version, requestId: `apurar-${id}` }, g);
   // A retry with the same request id returns the first answer and draws nothing again.
