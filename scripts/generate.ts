@@ -6,7 +6,17 @@
 // - openapi/consorcio.openapi.yaml  OpenAPI 3.1 of the shipped services
 //
 //   npm run generate
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { buf, ROOT, SHIPPED_MODULE } from "./buf.ts";
 import { openApiForModule } from "./openapi.ts";
@@ -55,14 +65,53 @@ function checkImports(dirs: string[]): string[] {
   return problems;
 }
 
-export async function generate(): Promise<void> {
-  // Generated TypeScript. gen/ keeps its package.json, so clear its generated files here rather
-  // than with buf's `clean` (which would delete the whole folder); buf.gen.test.yaml cleans.
-  for (const entry of readdirSync(join(ROOT, GEN_DIR))) {
-    if (!GEN_KEEP.has(entry)) rmSync(join(ROOT, GEN_DIR, entry), { recursive: true, force: true });
+/**
+ * Makes `target` hold exactly the files of `staged` (besides `keep` at its top): only files that
+ * differ are written, stale ones removed. gen/ is never empty meanwhile, so tests and type checks
+ * running while someone regenerates still find every module.
+ */
+function syncDir(staged: string, target: string, keep: ReadonlySet<string> = new Set()): void {
+  const wanted = new Set(listFiles(staged).map((file) => relative(staged, file)));
+  for (const file of listFiles(target)) {
+    const name = relative(target, file);
+    const top = name.split(/[\\/]/)[0] ?? name;
+    if (!wanted.has(name) && !keep.has(top)) rmSync(file, { force: true });
   }
-  buf(["generate", "--template", "buf.gen.yaml"]);
-  buf(["generate", "--template", "buf.gen.test.yaml"]);
+  for (const name of wanted) {
+    const content = readFileSync(join(staged, name));
+    const destination = join(target, name);
+    if (existsSync(destination) && readFileSync(destination).equals(content)) continue;
+    mkdirSync(dirname(destination), { recursive: true });
+    // Written beside it, then renamed over it: a reader sees the old file or the new one.
+    writeFileSync(`${destination}.tmp-${process.pid}`, content);
+    renameSync(`${destination}.tmp-${process.pid}`, destination);
+  }
+  removeEmptyDirs(target);
+}
+
+function removeEmptyDirs(dir: string): boolean {
+  if (!existsSync(dir)) return true;
+  let empty = true;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory() && entry.name !== "node_modules" && removeEmptyDirs(join(dir, entry.name)))
+      rmSync(join(dir, entry.name), { recursive: true, force: true });
+    else empty = false;
+  }
+  return empty;
+}
+
+export async function generate(): Promise<void> {
+  // Generated TypeScript, into a staging folder first (buf's -o prefixes the templates' out
+  // folders), then synced into gen/ (which keeps its package.json) and the test gen/.
+  const staging = mkdtempSync(join(tmpdir(), "consorcio-generate-"));
+  try {
+    buf(["generate", "--template", "buf.gen.yaml", "-o", staging]);
+    buf(["generate", "--template", "buf.gen.test.yaml", "-o", staging]);
+    syncDir(join(staging, GEN_DIR), join(ROOT, GEN_DIR), GEN_KEEP);
+    syncDir(join(staging, TEST_GEN_DIR), join(ROOT, TEST_GEN_DIR));
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
   const problems = checkImports([GEN_DIR, TEST_GEN_DIR]);
   if (problems.length > 0) {
     throw new Error(
