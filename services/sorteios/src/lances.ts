@@ -14,6 +14,7 @@ import {
   PermissionDeniedError,
   type UnitOfWork,
 } from "@consorcio/platform";
+import { LockMode } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { uuidv7 } from "uuidv7";
 import { valoresDoLance } from "./domain/apuracao.ts";
@@ -61,7 +62,13 @@ export class LanceUseCases {
     context: HandlerContext,
   ): Promise<{ lance: Lance; substituiu: boolean }> {
     const { em } = uow;
-    const assembleia = await em.findOne(AssembleiaRow, { id: input.assembleiaId });
+    // FOR SHARE: lances go in side by side, while closing the window or the apuração (FOR UPDATE)
+    // waits for them, so no lance lands after the apuração read them.
+    const assembleia = await em.findOne(
+      AssembleiaRow,
+      { id: input.assembleiaId },
+      { lockMode: LockMode.PESSIMISTIC_READ },
+    );
     if (!assembleia)
       throw new InvalidArgumentError([{ field: "assembleia_id", message: "no such assembleia" }]);
     if (assembleia.status !== "ABERTA_PARA_LANCES" || assembleia.lancesEncerradosAt)
