@@ -48,6 +48,7 @@ import {
   causaValue,
   cotaToMessage,
   enumName,
+  type GrupoEntity,
   grupoToMessage,
   historicoToMessage,
   parametrosFromJson,
@@ -118,6 +119,26 @@ export class Cotas {
   }
 
   /**
+   * The lowest number no cota holds. While no cota was cancelled the numbers taken are 1..count,
+   * which one index lookup (the highest) shows; after a cancellation, the first gap.
+   */
+  private async menorLivre(em: EntityManager, grupoId: string, ocupadas: number, quantidade: number) {
+    const [maior] = await em.execute<{ numero: number | null }[]>(
+      "select max(numero) as numero from cota where grupo_id = ? and situacao <> 'CANCELADA'",
+      [grupoId],
+    );
+    if ((maior?.numero ?? 0) === ocupadas) return ocupadas + 1;
+    const [gap] = await em.execute<{ n: number }[]>(
+      `select n from generate_series(1, ?::int) n
+       where not exists (select 1 from cota c where c.grupo_id = ? and c.numero = n and c.situacao <> 'CANCELADA')
+       order by n limit 1`,
+      [quantidade, grupoId],
+    );
+    if (!gap) throw new FailedPreconditionError(`grupo full: all ${quantidade} cotas are taken`);
+    return Number(gap.n);
+  }
+
+  /**
    * Adesão: the grupo row is locked for the transaction, so adesões to one grupo take numbers
    * one at a time (the lowest free one) and never past its capacity; the partial unique index on
    * (grupo_id, numero) backs it up. The consorciado was checked with consorciados before.
@@ -129,14 +150,7 @@ export class Cotas {
     now: Date,
   ): Promise<Cota> {
     const { em } = uow;
-    const [grupo] = await em.execute<
-      {
-        status: GrupoStatus;
-        quantidade_cotas: number;
-        cotas_ocupadas: number;
-        parametros: Record<string, unknown>;
-      }[]
-    >("select status, quantidade_cotas, cotas_ocupadas, parametros from grupo where id = ? for update", [
+    const [grupo] = await em.execute<GrupoColumns[]>("select * from grupo where id = ? for update", [
       input.grupoId,
     ]);
     if (!grupo) throw new NotFoundError(`grupo ${input.grupoId} not found`);
@@ -147,17 +161,11 @@ export class Cotas {
     if (refusal) throw new FailedPreconditionError(refusal);
     if (grupo.cotas_ocupadas >= grupo.quantidade_cotas)
       throw new FailedPreconditionError(`grupo full: all ${grupo.quantidade_cotas} cotas are taken`);
-    const [free] = await em.execute<{ n: number }[]>(
-      `select n from generate_series(1, ?::int) n
-       where not exists (select 1 from cota c where c.grupo_id = ? and c.numero = n and c.situacao <> 'CANCELADA')
-       order by n limit 1`,
-      [grupo.quantidade_cotas, input.grupoId],
-    );
-    if (!free) throw new FailedPreconditionError(`grupo full: all ${grupo.quantidade_cotas} cotas are taken`);
+    const numero = await this.menorLivre(em, input.grupoId, grupo.cotas_ocupadas, grupo.quantidade_cotas);
     const cota: CotaFields = {
       id: uuidv7(),
       grupoId: input.grupoId,
-      numero: Number(free.n),
+      numero,
       consorciadoId: input.consorciadoId,
       situacao: "ATIVA",
       contemplada: false,
@@ -167,28 +175,36 @@ export class Cotas {
       updatedAt: now,
       version: 1,
     };
+    // One round trip for the cota, its first history entry and the grupo's count.
     await em.execute(
-      `insert into cota (id, grupo_id, numero, consorciado_id, situacao, contemplada, contemplacao_id,
-         data_adesao, adesao_at, cancelada_at, updated_at, version)
-       values (?, ?, ?, ?, 'ATIVA', false, null, ?, ?, null, ?, 1)`,
-      [cota.id, cota.grupoId, cota.numero, cota.consorciadoId, cota.dataAdesao, now, now],
+      `with nova as (
+         insert into cota (id, grupo_id, numero, consorciado_id, situacao, contemplada, contemplacao_id,
+           data_adesao, adesao_at, cancelada_at, updated_at, version)
+         values (?, ?, ?, ?, 'ATIVA', false, null, ?, ?, null, ?, 1)
+         returning id, consorciado_id),
+       contada as (update grupo set cotas_ocupadas = cotas_ocupadas + 1 where id = ? returning id)
+       insert into cota_historico (id, cota_id, sequencia, causa, situacao_anterior, situacao, contemplada,
+         consorciado_anterior_id, consorciado_id, origem_id, actor, occurred_at)
+       select ?, nova.id, 1, 'ADESAO', null, 'ATIVA', false, null, nova.consorciado_id, ?, ?, ?
+       from nova, contada`,
+      [
+        cota.id,
+        cota.grupoId,
+        cota.numero,
+        cota.consorciadoId,
+        cota.dataAdesao,
+        now,
+        now,
+        input.grupoId,
+        uuidv7(),
+        origem.origemId.slice(0, 128),
+        origem.actor.slice(0, 128),
+        now,
+      ],
     );
-    await em.execute("update grupo set cotas_ocupadas = cotas_ocupadas + 1 where id = ?", [input.grupoId]);
-    await this.historico(
-      em,
-      cota.id,
-      {
-        causa: "ADESAO",
-        situacaoAnterior: null,
-        situacao: "ATIVA",
-        contemplada: false,
-        consorciadoAnteriorId: null,
-        consorciadoId: cota.consorciadoId,
-      },
-      origem,
-      now,
+    const grupoMessage = grupoToMessage(
+      grupoFromColumns({ ...grupo, cotas_ocupadas: grupo.cotas_ocupadas + 1 }),
     );
-    const grupoMessage = grupoToMessage(await em.findOneOrFail(GrupoRow, { id: input.grupoId }));
     uow.publish(
       CotaAderidaSchema,
       create(CotaAderidaSchema, {
@@ -465,4 +481,39 @@ function historicoEntry(row: CotaEntity, anterior: Situacao, causa: Causa) {
 
 function motivo(result: { tipo: string; motivo?: string }, row: CotaEntity): string {
   return result.motivo ?? `nothing to change for a cota ${row.situacao}`;
+}
+
+/** The grupo row as `select *` returns it. */
+interface GrupoColumns {
+  id: string;
+  codigo: string;
+  segmento: string;
+  status: GrupoStatus;
+  quantidade_cotas: number;
+  cotas_ocupadas: number;
+  parametros: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+  ativado_at: Date | null;
+  encerramento_inicio_at: Date | null;
+  encerrado_at: Date | null;
+  version: number;
+}
+
+function grupoFromColumns(row: GrupoColumns): GrupoEntity {
+  return {
+    id: row.id,
+    codigo: row.codigo,
+    segmento: row.segmento,
+    status: row.status,
+    quantidadeCotas: row.quantidade_cotas,
+    cotasOcupadas: row.cotas_ocupadas,
+    parametros: row.parametros,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+    ativadoAt: row.ativado_at ? new Date(row.ativado_at) : null,
+    encerramentoInicioAt: row.encerramento_inicio_at ? new Date(row.encerramento_inicio_at) : null,
+    encerradoAt: row.encerrado_at ? new Date(row.encerrado_at) : null,
+    version: row.version,
+  } as GrupoEntity;
 }

@@ -7,6 +7,7 @@ import {
   GrupoEncerradoSchema,
 } from "@consorcio/gen/consorcio/grupos/v1/eventos_pb.js";
 import { GrupoStatus, Segmento } from "@consorcio/gen/consorcio/grupos/v1/grupo_pb.js";
+import { eventually } from "@consorcio/platform/testing.ts";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { grupoMessage } from "./fixtures.ts";
 import { type Stack, startStack } from "./support.ts";
@@ -285,6 +286,17 @@ describe("lifecycle", () => {
     expect(encerrado.grupo?.encerramentoTime).toBeDefined();
     const [evento] = (await stack.outbox(GrupoEncerradoSchema)).filter((e) => e.grupoId === grupoId);
     expect(evento?.encerramentoTime?.seconds).toBe(BigInt(Date.parse("2027-02-22T13:00:00Z") / 1000));
+    // Through the broker, consorciados dates its participants' history: their retention clock runs.
+    const participacao = await eventually(async () => {
+      const rows = await stack.consorciados.db.query<{ evento: string; grupo_encerrado_at: Date | null }>(
+        "select evento, grupo_encerrado_at from participacao where grupo_id = $1",
+        [grupoId],
+      );
+      return rows.length === 1 && rows[0]?.grupo_encerrado_at ? rows : undefined;
+    });
+    expect(participacao).toMatchObject([
+      { evento: "ADESAO", grupo_encerrado_at: new Date("2027-02-22T13:00:00Z") },
+    ]);
     for (const call of [
       () => stack.grupoClient.ativarGrupo({ grupoId }, opts),
       () => stack.grupoClient.iniciarEncerramentoGrupo({ grupoId }, opts),
