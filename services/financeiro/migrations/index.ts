@@ -2,8 +2,10 @@
 import type { MigrationEntry } from "@consorcio/platform";
 import { InitialSchema } from "./0001_financeiro.ts";
 import { RemessaSequence } from "./0002_remessa.ts";
+import { BulkLedger } from "./0003_bulk.ts";
 
 export const migrations: MigrationEntry[] = [
   { name: "0001_financeiro", class: InitialSchema },
   { name: "0002_remessa", class: RemessaSequence },
+  { name: "0003_bulk", class: BulkLedger },
 ];

@@ -67,6 +67,9 @@ function componentesPagos(c: Componentes, valor: bigint, pago: bigint): Componen
   return Object.fromEntries(KEYS.map((k, i) => [k, parts[i] as bigint])) as unknown as Componentes;
 }
 
+const diferenca = (a: Componentes, b: Componentes) =>
+  Object.fromEntries(KEYS.map((k) => [k, a[k] - b[k]])) as unknown as Componentes;
+
 const menor = (a: bigint, b: bigint) => (a < b ? a : b);
 
 export function alocarPagamento(input: {
@@ -112,9 +115,14 @@ export function alocarPagamento(input: {
     resultado = "PARCIAL";
   }
   const pagoDepois = parcela.pagoCentavos + principal;
-  const antes = componentesPagos(parcela.componentes, parcela.valorCentavos, parcela.pagoCentavos);
-  const depois = componentesPagos(parcela.componentes, parcela.valorCentavos, pagoDepois);
-  const agora = Object.fromEntries(KEYS.map((k) => [k, depois[k] - antes[k]])) as unknown as Componentes;
+  // The common case, a whole parcela paid at once, is its components as they are.
+  const agora: Componentes =
+    parcela.pagoCentavos === 0n && pagoDepois === parcela.valorCentavos
+      ? parcela.componentes
+      : diferenca(
+          componentesPagos(parcela.componentes, parcela.valorCentavos, pagoDepois),
+          componentesPagos(parcela.componentes, parcela.valorCentavos, parcela.pagoCentavos),
+        );
   const lancamentos: Alocacao["lancamentos"] = [];
   if (principal > 0n) lancamentos.push({ sufixo: "parcela", lancamento: pagamentoParcela(agora) });
   if (multa + juros > 0n)

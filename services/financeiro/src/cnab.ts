@@ -211,13 +211,16 @@ export async function importRetorno(
       resultado.aplicadas,
       resultado.duplicadas,
       resultado.rejeitadas,
+      // The lines not applied (applied ones are pagamentos, each naming its line).
       JSON.stringify(
-        linhas.map((l) => ({
-          linha: l.linha,
-          resultado: LinhaResultado[l.resultado],
-          nossoNumero: l.nossoNumero,
-          motivo: l.motivo,
-        })),
+        linhas
+          .filter((l) => l.resultado !== LinhaResultado.APLICADA)
+          .map((l) => ({
+            linha: l.linha,
+            resultado: LinhaResultado[l.resultado],
+            nossoNumero: l.nossoNumero,
+            motivo: l.motivo,
+          })),
       ),
     ],
   );

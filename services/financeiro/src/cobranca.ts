@@ -13,6 +13,8 @@ import { findGrupo, type GrupoRecord } from "./store/projecao.ts";
 import { bulk } from "./store/sql.ts";
 
 export const CHUNK = 10_000;
+/** Parcelas per INSERT statement. */
+const LOTE = 2_000;
 const FATURAVEIS = "('ATIVA', 'INADIMPLENTE', 'CONTEMPLADA')";
 
 export interface Plano {
@@ -80,21 +82,48 @@ export interface NovaParcela {
 const iso = (d: CivilDate) =>
   `${String(d.year).padStart(4, "0")}-${String(d.month).padStart(2, "0")}-${String(d.day).padStart(2, "0")}`;
 
-/** Inserts parcelas with their documents (sequence numbers drawn in one query); returns the ids inserted. */
+/** Inserts parcelas with their documents; returns the ids inserted. */
 export async function insertParcelas(
   em: EntityManager,
   parcelas: readonly NovaParcela[],
   documentos: GeradorDocumentos,
 ): Promise<string[]> {
   if (parcelas.length === 0) return [];
-  const seq = await bulk<{ n: string }>(
-    em,
-    "select nextval('nosso_numero_seq')::text as n from generate_series(1, ?)",
-    [parcelas.length],
-  );
+  const seqs = await drawSequencia(em, parcelas.length);
+  return insertParcelaRows(em, parcelaRows(parcelas, seqs, documentos));
+}
+
+const textosCache = new WeakMap<Percentuais, { pfc: string; pta: string; pfr: string }>();
+
+/** The percentages as text, once per month of the plan (toFixed on 40 digits is not free). */
+function textos(p: NovaParcela): { pfc: string; pta: string; pfr: string } {
+  if (p.tipo === "ADESAO")
+    return {
+      pfc: p.percentuais.fundoComum.toFixed(),
+      pta: p.percentuais.taxaAdministracao.plus(p.percentuais.antecipacaoTaxa ?? 0).toFixed(),
+      pfr: p.percentuais.fundoReserva.toFixed(),
+    };
+  let t = textosCache.get(p.percentuais);
+  if (!t) {
+    t = {
+      pfc: p.percentuais.fundoComum.toFixed(),
+      pta: p.percentuais.taxaAdministracao.toFixed(),
+      pfr: p.percentuais.fundoReserva.toFixed(),
+    };
+    textosCache.set(p.percentuais, t);
+  }
+  return t;
+}
+
+/** The JSON batch of `parcelas` with their documents, `seqs` their nosso número sequence numbers. */
+export function parcelaRows(
+  parcelas: readonly NovaParcela[],
+  seqs: readonly string[],
+  documentos: GeradorDocumentos,
+): string {
   const rows = parcelas.map((p, i) => {
     const docs = documentos({
-      sequencial: BigInt((seq[i] as { n: string }).n),
+      sequencial: BigInt(seqs[i] as string),
       vencimento: p.vencimento,
       valorCentavos: p.valores.totalCentavos,
     });
@@ -113,11 +142,7 @@ export async function insertParcelas(
       fr: p.valores.fundoReservaCentavos.toString(),
       sg: p.valores.seguroCentavos.toString(),
       tx: p.valores.antecipacaoTaxaCentavos.toString(),
-      pfc: p.percentuais.fundoComum.toFixed(),
-      pta: p.percentuais.taxaAdministracao
-        .plus(p.tipo === "ADESAO" ? (p.percentuais.antecipacaoTaxa ?? 0) : 0)
-        .toFixed(),
-      pfr: p.percentuais.fundoReserva.toFixed(),
+      ...textos(p),
       nn: docs.nossoNumero,
       cb: docs.codigoBarras,
       ld: docs.linhaDigitavel,
@@ -126,6 +151,22 @@ export async function insertParcelas(
       ct: p.contemplacaoId ?? null,
     };
   });
+  return JSON.stringify(rows);
+}
+
+/** Draws `n` nosso número sequence numbers in one query. */
+export async function drawSequencia(em: EntityManager, n: number): Promise<string[]> {
+  if (n === 0) return [];
+  const seq = await bulk<{ n: string }>(
+    em,
+    "select nextval('nosso_numero_seq')::text as n from generate_series(1, ?)",
+    [n],
+  );
+  return seq.map((r) => r.n);
+}
+
+/** Inserts a batch from parcelaRows (a cota already billed for the competência is skipped); returns the ids inserted. */
+export async function insertParcelaRows(em: EntityManager, json: string): Promise<string[]> {
   const inserted = await bulk<{ id: string }>(
     em,
     `insert into parcela (id, cota_id, grupo_id, consorciado_id, competencia, tipo, numero, vencimento,
@@ -137,7 +178,7 @@ export async function insertParcelas(
          vl bigint, fc bigint, ta bigint, fr bigint, sg bigint, tx bigint, pfc numeric, pta numeric, pfr numeric,
          nn text, cb text, ld text, pt text, pc text, ct uuid)
      on conflict do nothing returning id`,
-    [JSON.stringify(rows)],
+    [json],
   );
   return inserted.map((r) => r.id);
 }
@@ -202,7 +243,15 @@ export async function gerarCobranca(
         percentuais,
       });
     }
-    geradas += (await insertParcelas(em, novas, documentos)).length;
+    // Each batch's documents are built while the previous batch is being inserted.
+    const seqs = await drawSequencia(em, novas.length);
+    let inflight: Promise<string[]> | undefined;
+    for (let i = 0; i < novas.length; i += LOTE) {
+      const json = parcelaRows(novas.slice(i, i + LOTE), seqs.slice(i, i + LOTE), documentos);
+      if (inflight) geradas += (await inflight).length;
+      inflight = insertParcelaRows(em, json);
+    }
+    if (inflight) geradas += (await inflight).length;
     if (cotas.length < chunk) break;
   }
   return { geradas, existentes: faturaveis - geradas, vencimento };
