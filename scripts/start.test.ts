@@ -8,6 +8,7 @@ import { afterAll, expect, test } from "vitest";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const offset = 30_000 + Math.floor(Math.random() * 200) * 10;
 const identidade = `http://127.0.0.1:${7001 + offset}`;
+const gateway = `http://127.0.0.1:${8080 + offset}`;
 // Readable by the postgres user the launcher runs PostgreSQL as when it runs as root.
 const freshDir = () => {
   const dir = mkdtempSync(`${tmpdir()}/consorcio-start-`);
@@ -26,6 +27,8 @@ function launcherEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     CONSORCIO_DATA_DIR: dataDir,
     CONSORCIO_PORT_OFFSET: String(offset),
     CONSORCIO_ADMIN_PASSWORD: "senha-inicial-de-teste",
+    // More logins from 127.0.0.1 than a person makes in a minute; the failure throttle stays as shipped.
+    LOGIN_LIMIT_PER_USER: "50",
     ...extra,
   };
 }
@@ -43,7 +46,7 @@ function launch(extra: Record<string, string> = {}) {
   });
   const ready = new Promise<{ ready: boolean; output: string }>((resolve) => {
     child.stdout?.on("data", () => {
-      if (/^auditoria\s+http:/m.test(output)) resolve({ ready: true, output });
+      if (/^rest-gateway\s+http:/m.test(output)) resolve({ ready: true, output });
     });
     child.once("exit", () => resolve({ ready: false, output }));
   });
@@ -95,6 +98,44 @@ test("a launcher killed with SIGKILL leaves a PostgreSQL that the next start sto
   expect(restarted.ready, restarted.output).toBe(true);
   expect(alive(postmaster)).toBe(false);
   expect((await login("senha-inicial-de-teste")).status).toBe(200);
+  expect(restarted.output).toMatch(new RegExp(`^rest-gateway\\s+${gateway.replaceAll(".", "\\.")}\\s`, "m"));
+
+  // REST through the gateway, as partners call Envoy: login, a call with the token, a refusal.
+  const restLogin = await fetch(`${gateway}/v1/auth:login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "admin", password: "senha-inicial-de-teste" }),
+  });
+  expect(restLogin.status).toBe(200);
+  const { accessToken } = (await restLogin.json()) as { accessToken: string };
+  const authorization = `Bearer ${accessToken}`;
+  const listed = await fetch(`${gateway}/v1/consorciados?pageSize=1`, { headers: { authorization } });
+  expect(listed.status).toBe(200);
+  expect(await listed.json()).toMatchObject({ consorciados: [] });
+  const unknownParameter = await fetch(`${gateway}/v1/consorciados?tamanho=1`, {
+    headers: { authorization },
+  });
+  expect(unknownParameter.status).toBe(400);
+  expect(((await unknownParameter.json()) as { code: number }).code).toBe(3);
+  expect((await fetch(`${gateway}/v1/consorciados`)).status).toBe(401);
+  // Local pages may call in (CORS), other origins get no permission.
+  const preflight = (origin: string, url: string) =>
+    fetch(url, {
+      method: "OPTIONS",
+      headers: {
+        origin,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization,content-type",
+      },
+    });
+  for (const url of [`${gateway}/v1/auth:login`, `${identidade}/consorcio.identidade.v1.AuthService/Login`]) {
+    const allowed = await preflight("http://localhost:5173", url);
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
+    expect(allowed.headers.get("access-control-allow-headers")).toContain("authorization");
+    const refused = await preflight("https://elsewhere.example", url);
+    expect(refused.headers.get("access-control-allow-origin")).toBeNull();
+  }
 
   // A second launcher on the same data directory refuses, naming the first.
   const twin = await launch().ready;

@@ -3,7 +3,9 @@
 // 7432 with data under .data/, the in-process event bus and cache, S3 (s3rver) on 7090
 // with data under .data/s3. With DATABASE_URL / AMQP_URL / REDIS_URL / S3_ENDPOINT set,
 // the real servers are used instead. CONSORCIO_DATA_DIR moves .data/ and CONSORCIO_PORT_OFFSET
-// shifts every port (tests run a second launcher beside a first).
+// shifts every port (tests run a second launcher beside a first). The REST gateway (8080) serves
+// the google.api.http rules in place of Envoy; browsers on CORS_ALLOWED_ORIGINS (by default pages on
+// localhost and 127.0.0.1, any port, as envoy/envoy.yaml's development origins) may call it and the services.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -19,12 +21,17 @@ import {
   databaseName,
   EMBEDDED_POSTGRES_PORT,
   loadConfig,
+  loadDescriptorSet,
+  parseAllowedOrigins,
+  REST_GATEWAY_PORT,
+  type RunningRestGateway,
   type RunningService,
   requireNode24,
   runService,
   SERVICE_NAMES,
   SERVICE_PORTS,
   type ServiceDefinition,
+  startRestGateway,
 } from "../services/platform/src/index.ts";
 import { LOCAL_S3_PORT, startLocalS3 } from "../services/platform/src/local-s3.ts";
 
@@ -35,6 +42,10 @@ const dataDir = process.env.CONSORCIO_DATA_DIR ?? `${root}.data`;
 const portOffset = Number(process.env.CONSORCIO_PORT_OFFSET ?? 0);
 const postgresPort = EMBEDDED_POSTGRES_PORT + portOffset;
 const host = process.env.HOST ?? "127.0.0.1";
+const gatewayPort = REST_GATEWAY_PORT + portOffset;
+/** Local development pages may call in; production sets its own list (or none). */
+const LOCAL_CORS_ORIGINS = "http://localhost:*,http://127.0.0.1:*,https://localhost:*,https://127.0.0.1:*";
+const corsOrigins = process.env.CORS_ALLOWED_ORIGINS ?? LOCAL_CORS_ORIGINS;
 
 /** A start that cannot go on: one line saying why, what was started stopped, exit 1. */
 class LaunchError extends Error {}
@@ -202,13 +213,43 @@ function portEnv(name: string): Record<string, string> {
   };
 }
 
+/** The REST gateway over the running services, from the descriptor set Envoy loads. */
+async function startGateway(): Promise<RunningRestGateway> {
+  const registry = loadDescriptorSet(`${root}envoy/descriptor.binpb`);
+  // The services listen on HOST; a wildcard is reached on loopback.
+  const target = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  const upstreams = running.map((service, index) => {
+    const names = (definitions[index]?.services ?? []).map((desc) => desc.typeName);
+    const missing = names.filter((name) => !registry.getService(name));
+    if (missing.length > 0)
+      logger.warn(
+        { services: missing },
+        "not in envoy/descriptor.binpb (run `npm run generate`): no REST for them",
+      );
+    return {
+      baseUrl: `http://${target}:${service.port}`,
+      services: names.filter((name) => registry.getService(name)),
+    };
+  });
+  return startRestGateway({
+    host,
+    port: gatewayPort,
+    registry,
+    upstreams,
+    corsOrigins: parseAllowedOrigins(corsOrigins),
+    logger: logger.child({ component: "rest-gateway" }),
+  });
+}
+
 let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
 let s3: Awaited<ReturnType<typeof startEmbeddedS3>> | undefined;
 const bus = process.env.AMQP_URL ? undefined : createMemoryBus(logger);
 const cache = process.env.REDIS_URL ? undefined : createMemoryCache();
 const running: RunningService[] = [];
+let gateway: RunningRestGateway | undefined;
 
 async function stopAll(): Promise<void> {
+  await gateway?.close();
   for (const service of running.reverse()) await service.stop();
   await bus?.close();
   await s3?.close();
@@ -216,10 +257,16 @@ async function stopAll(): Promise<void> {
 }
 
 try {
+  try {
+    parseAllowedOrigins(corsOrigins);
+  } catch (error) {
+    throw new LaunchError(`CORS_ALLOWED_ORIGINS: ${(error as Error).message}`);
+  }
   embedded = process.env.DATABASE_URL ? undefined : await startEmbeddedPostgres();
   const serverUrl = process.env.DATABASE_URL ?? embedded?.url ?? "";
   // One local S3 server; each service keeps its own bucket in it (consorcio-<service>).
   s3 = process.env.S3_ENDPOINT ? undefined : await startEmbeddedS3();
+  await requireFreePort(gatewayPort, "REST gateway");
 
   // Services start one by one: every consumer's queue exists first, so nothing published meanwhile is lost.
   if (bus) {
@@ -237,6 +284,7 @@ try {
       ...secrets,
       ...serviceAccountEnv(definition.name, secrets),
       ...s3?.env,
+      CORS_ALLOWED_ORIGINS: corsOrigins,
       ...process.env,
       ...portEnv(definition.name),
       DATABASE_URL: await ensureDatabase(serverUrl, databaseName(definition.name)),
@@ -244,6 +292,7 @@ try {
     };
     running.push(await runService(definition, { env, ...(bus ? { bus } : {}), ...(cache ? { cache } : {}) }));
   }
+  gateway = await startGateway();
 } catch (error) {
   // One clear line (a taken port names itself and what to do), not a stack trace.
   const message = error instanceof Error ? error.message : `start failed: ${String(error)}`;
@@ -267,6 +316,12 @@ for (const [index, service] of running.entries()) {
     ? service.url
     : `http://${host.includes(":") ? `[${host}]` : host}:${service.port}`;
   console.log(`${definitions[index]?.name.padEnd(14)} ${address}`);
+}
+if (gateway) {
+  const address = `http://${everywhere ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host}:${gateway.port}`;
+  console.log(
+    `${"rest-gateway".padEnd(14)} ${address}  (REST of the google.api.http rules, as Envoy serves it)`,
+  );
 }
 
 let stopping = false;

@@ -5,21 +5,25 @@ import type http2 from "node:http2";
 import { cors as connectCors } from "@connectrpc/connect";
 import cors from "cors";
 
-/** Headers of ours a browser may send besides the protocols' (same list as envoy/envoy.yaml). */
-const APP_REQUEST_HEADERS = [
-  "authorization",
-  "x-request-id",
-  "x-correlation-id",
-  "traceparent",
-  "tracestate",
-];
+/** Headers of ours a browser may send besides the protocols' (envoy/envoy.yaml allows the same). */
+const APP_REQUEST_HEADERS = ["authorization", "x-request-id", "x-correlation-id", "traceparent"];
 const APP_RESPONSE_HEADERS = ["x-request-id"];
+/** What a browser may send and read: Connect's lists (Connect, gRPC-Web) and ours; the edge allows the same. */
+export const CORS_ALLOWED_HEADERS = [
+  ...connectCors.allowedHeaders.map((h) => h.toLowerCase()),
+  ...APP_REQUEST_HEADERS,
+];
+export const CORS_EXPOSED_HEADERS = [
+  ...connectCors.exposedHeaders.map((h) => h.toLowerCase()),
+  ...APP_RESPONSE_HEADERS,
+];
 /** Browsers cache a preflight this long (seconds), as the edge says. */
 const MAX_AGE_SECONDS = 600;
 
 /**
  * Parses CORS_ALLOWED_ORIGINS: comma-separated origins (`scheme://host[:port]`), where `*`
- * stands for one host label or a port (`http://localhost:*`, `https://*.example.com.br`).
+ * stands for one host label or any port, the scheme's default included (`http://localhost:*`,
+ * `https://*.example.com.br`).
  * Empty: no origin allowed (browsers on other origins are refused).
  */
 export function parseAllowedOrigins(value: string): Array<string | RegExp> {
@@ -44,7 +48,7 @@ export function parseAllowedOrigins(value: string): Array<string | RegExp> {
       .split(".")
       .map((label) => (label === "*" ? "[a-z0-9-]+" : label.replaceAll(/[.*+?^${}()|[\]\\-]/g, "\\$&")))
       .join("\\.");
-    const portPattern = port === undefined ? "" : port === "*" ? ":\\d{1,5}" : `:${port}`;
+    const portPattern = port === undefined ? "" : port === "*" ? "(:\\d{1,5})?" : `:${port}`;
     origins.push(new RegExp(`^${scheme}://${hostPattern}${portPattern}$`));
   }
   return origins;
@@ -66,8 +70,8 @@ export function corsHandler(
   const middleware = cors({
     origin: [...origins],
     methods: [...new Set([...connectCors.allowedMethods, ...extraMethods])],
-    allowedHeaders: [...connectCors.allowedHeaders, ...APP_REQUEST_HEADERS],
-    exposedHeaders: [...connectCors.exposedHeaders, ...APP_RESPONSE_HEADERS],
+    allowedHeaders: CORS_ALLOWED_HEADERS,
+    exposedHeaders: CORS_EXPOSED_HEADERS,
     maxAge: MAX_AGE_SECONDS,
   });
   return (req, res, next) =>

@@ -78,7 +78,7 @@ interface Route {
 const HTTP_BODY = "google.api.HttpBody";
 const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 /** Request headers forwarded to the service (the token, request and trace context). */
-const FORWARDED_HEADERS = ["authorization", "x-request-id", "x-correlation-id", "traceparent", "tracestate"];
+const FORWARDED_HEADERS = ["authorization", "x-request-id", "x-correlation-id", "traceparent"];
 /** Response headers of the protocol, not of the application: not passed back. */
 const PROTOCOL_HEADER =
   /^(content-type|content-length|content-encoding|accept-encoding|transfer-encoding|connection|keep-alive|date|vary|grpc-.*|connect-.*|trailer-.*)$/i;
