@@ -209,10 +209,11 @@ describe("cronograma", () => {
       { numRuns: 150 },
     );
   });
-  test("the next month is the first whose assembleia is still to come", () => {
+  test("the next month is the first whose assembleia is still to come after today", () => {
     const datas = cronograma({ prazoMeses: 3, diaVencimento: 9, primeiraAssembleia: civilDate(2027, 1, 21) });
-    expect(proximoMes(datas, civilDate(2027, 1, 21))).toBe(1);
-    expect(proximoMes(datas, civilDate(2027, 1, 22))).toBe(2);
+    expect(proximoMes(datas, civilDate(2027, 1, 20))).toBe(1);
+    expect(proximoMes(datas, civilDate(2027, 1, 21))).toBe(2);
+    expect(proximoMes(datas, civilDate(2027, 2, 22))).toBe(3);
     expect(proximoMes(datas, civilDate(2027, 3, 23))).toBe(4);
   });
 });

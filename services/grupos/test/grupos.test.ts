@@ -2,6 +2,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
 import {
+  CotaAderidaSchema,
   GrupoAtivadoSchema,
   GrupoCriadoSchema,
   GrupoEncerradoSchema,
@@ -249,6 +250,10 @@ describe("lifecycle", () => {
       Code.FailedPrecondition,
     );
     expect((await stack.outbox(GrupoAtivadoSchema)).filter((e) => e.grupoId === grupoId)).toHaveLength(1);
+    // A vaga taken once the grupo is ATIVO is billed from the next assembleia's month.
+    const tardia = await stack.cotaClient.aderirGrupo({ grupoId, consorciadoId }, opts);
+    const [aderida] = (await stack.outbox(CotaAderidaSchema)).filter((e) => e.cotaId === tardia.cota?.id);
+    expect(aderida?.mesPrimeiraParcela).toBe(2);
     // The contract's parameters are fixed now; the name is not.
     const version = ativo.grupo?.version ?? 0;
     const fixed = await codeOf(
@@ -292,9 +297,10 @@ describe("lifecycle", () => {
         "select evento, grupo_encerrado_at from participacao where grupo_id = $1",
         [grupoId],
       );
-      return rows.length === 1 && rows[0]?.grupo_encerrado_at ? rows : undefined;
+      return rows.length === 2 && rows.every((r) => r.grupo_encerrado_at) ? rows : undefined;
     });
     expect(participacao).toMatchObject([
+      { evento: "ADESAO", grupo_encerrado_at: new Date("2027-02-22T13:00:00Z") },
       { evento: "ADESAO", grupo_encerrado_at: new Date("2027-02-22T13:00:00Z") },
     ]);
     for (const call of [

@@ -58,8 +58,11 @@ export function cronogramaViolations(agenda: Agenda, prefix = "grupo"): FieldVio
     : [];
 }
 
-/** The month whose assembleia is the next one on or after `hoje` (prazo + 1 when none is left). */
+/**
+ * The first month whose assembleia is still to come after `hoje` (prazo + 1 when none is): what a
+ * cota joining an ATIVO grupo today pays first. The assembleia of today is held already or being held.
+ */
 export function proximoMes(datas: readonly DataCronograma[], hoje: CivilDate): number {
-  const next = datas.find((d) => compareDates(d.assembleia, hoje) >= 0);
+  const next = datas.find((d) => compareDates(d.assembleia, hoje) > 0);
   return next ? next.mes : datas.length + 1;
 }
