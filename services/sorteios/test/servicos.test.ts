@@ -4,7 +4,8 @@
 // and two lances livres; grupos marks the cotas CONTEMPLADA, financeiro books the credits and
 // charges the lances; the winning lance goes unpaid past its deadline (financeiro's job emits
 // LanceNaoPago), sorteios cancels it and contemplates the next lance, which is paid; the credits
-// are released and the saga closes.
+// are released and the saga closes. Every event is delivered twice (a consumer publishes each
+// again with its id) and sorteios is down while LanceNaoPago is published, then restarted.
 import { randomBytes, randomUUID } from "node:crypto";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -30,15 +31,19 @@ import {
 import { AssembleiaService } from "@consorcio/gen/consorcio/sorteios/v1/assembleia_service_pb.js";
 import { TipoLance } from "@consorcio/gen/consorcio/sorteios/v1/lance_pb.js";
 import { LanceService } from "@consorcio/gen/consorcio/sorteios/v1/lance_service_pb.js";
+import { connectRabbitMqBus, createLogger, type EventBus } from "@consorcio/platform";
 import { createTestClock } from "@consorcio/platform/clock.ts";
 import {
+  createTestDatabase,
   createTestIssuer,
   deleteQueues,
   eventually,
   serveJwks,
   startTestS3,
   startTestService,
+  type TestDatabase,
   type TestService,
+  testServers,
 } from "@consorcio/platform/testing.ts";
 import { cpfArbitrary } from "@consorcio/testkit";
 import fc from "fast-check";
@@ -69,6 +74,11 @@ let c: {
   lances: Client<typeof LanceService>;
 };
 let financeiro: TestService;
+let sorteiosEnv: Record<string, string>;
+let sorteiosDb: TestDatabase;
+let bus: EventBus;
+const dupQueue = `sorteios.e2e.${tag}.duplicador`;
+const duplicados: string[] = [];
 let tokens: { staff: string; operadorA: string; operadorB: string };
 
 beforeAll(async () => {
@@ -116,20 +126,46 @@ beforeAll(async () => {
     { clock },
   );
   running.push(financeiro);
-  const sorteios = await startTestService(
-    service,
-    {
-      JWKS_URL: jwks.url,
-      IDENTIDADE_URL: identidade.service.url,
-      GRUPOS_URL: grupos.service.url,
-      FINANCEIRO_URL: financeiro.service.url,
-      SERVICE_CLIENT_SECRET: secrets.sorteios,
-      SORTEIOS_QUEUE: queues[3] as string,
-    },
-    { clock },
-  );
+  sorteiosEnv = {
+    JWKS_URL: jwks.url,
+    IDENTIDADE_URL: identidade.service.url,
+    GRUPOS_URL: grupos.service.url,
+    FINANCEIRO_URL: financeiro.service.url,
+    SERVICE_CLIENT_SECRET: secrets.sorteios,
+    SORTEIOS_QUEUE: queues[3] as string,
+  };
+  sorteiosDb = await createTestDatabase("sorteios");
+  closers.push(() => sorteiosDb.drop());
+  const sorteios = await startTestService(service, sorteiosEnv, { clock, db: sorteiosDb });
   running.push(sorteios);
+  // Every event on the broker is delivered twice: this consumer publishes each one again, same id.
+  bus = await connectRabbitMqBus({
+    url: testServers.amqpUrl,
+    logger: createLogger({ service: "t", level: "silent" }),
+  });
+  closers.unshift(() => bus.close());
+  await bus.subscribe({
+    queue: dupQueue,
+    bindings: ["consorcio.grupos.#", "consorcio.financeiro.#", "consorcio.sorteios.#"],
+    handler: async (m) => {
+      if (m.headers["x-duplicado"]) return;
+      duplicados.push(m.type);
+      await bus.publish([
+        {
+          id: m.id,
+          type: m.type,
+          routingKey: m.type,
+          body: m.body,
+          headers: { ...m.headers, "x-duplicado": "1" },
+          timestamp: m.timestamp,
+        },
+      ]);
+    },
+    maxAttempts: 3,
+    retryDelayMs: 50,
+  });
   const t = (s: TestService) => createConnectTransport({ baseUrl: s.service.url, httpVersion: "2" });
+  const sorteiosTransport = t(sorteios);
   c = {
     grupos: createClient(GrupoService, t(grupos)),
     cotas: createClient(CotaService, t(grupos)),
@@ -137,8 +173,8 @@ beforeAll(async () => {
     parcelas: createClient(ParcelaService, t(financeiro)),
     ledger: createClient(LedgerService, t(financeiro)),
     creditos: createClient(CreditoService, t(financeiro)),
-    assembleias: createClient(AssembleiaService, t(sorteios)),
-    lances: createClient(LanceService, t(sorteios)),
+    assembleias: createClient(AssembleiaService, sorteiosTransport),
+    lances: createClient(LanceService, sorteiosTransport),
   };
   tokens = {
     staff: await issuer.token({
@@ -153,12 +189,12 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of running.reverse()) await s.stop().catch(() => undefined);
   for (const close of closers) await close().catch(() => undefined);
-  await deleteQueues(queues);
+  await deleteQueues([...queues, dupQueue]);
 });
 
 const as = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 
-test("the contemplação saga across grupos and financeiro, with an unpaid lance passed to the next", async () => {
+test("the contemplação saga across grupos and financeiro: an unpaid lance passed to the next, every message delivered twice, sorteios restarted mid-saga", async () => {
   const staff = as(tokens.staff);
   const { grupo } = await c.grupos.createGrupo(
     {
@@ -275,9 +311,15 @@ test("the contemplação saga across grupos and financeiro, with an unpaid lance
   );
   expect(credito5.lanceCentavos).toBe(50_000n);
 
-  // Cota 5 does not pay by the deadline (3 business days): financeiro's job says LanceNaoPago.
+  // Cota 5 does not pay by the deadline (3 business days): financeiro's job says LanceNaoPago,
+  // while sorteios is down; it restarts on its database and its queue, and goes on from there.
+  await running[4]?.service.stop();
   await clock.set(new Date("2027-01-27T12:00:00Z"));
   await financeiro.service.runJob(LANCES_JOB);
+  const restarted = await startTestService(service, sorteiosEnv, { clock, db: sorteiosDb });
+  running[4] = restarted;
+  const transport = createConnectTransport({ baseUrl: restarted.service.url, httpVersion: "2" });
+  c.assembleias = createClient(AssembleiaService, transport);
   const saga = await eventually(async () => {
     const s = await sagaDe();
     const sete = s?.contemplacoes.find((x) => x.cotaNumero === 7);
@@ -348,4 +390,18 @@ test("the contemplação saga across grupos and financeiro, with an unpaid lance
     [5, "CANCELADA"],
     [7, "CREDITO_LIBERADO"],
   ]);
+  // Every saga message came twice, and nothing happened twice.
+  for (const type of [
+    "consorcio.sorteios.v1.ContemplacaoProcessada",
+    "consorcio.sorteios.v1.ContemplacaoCancelada",
+    "consorcio.financeiro.v1.LanceNaoPago",
+    "consorcio.financeiro.v1.LancePago",
+    "consorcio.financeiro.v1.CreditoLiberado",
+    "consorcio.grupos.v1.CotaSituacaoAlterada",
+  ])
+    expect(duplicados).toContain(type);
+  const creditos = await c.creditos.listCreditos({ grupoId }, staff);
+  expect(creditos.creditos.map((x) => [x.cotaId, x.situacao]).length).toBe(3);
+  expect(fim.passos.filter((p) => p.descricao === "lance não pago: contemplação cancelada")).toHaveLength(1);
+  expect(fim.passos.filter((p) => p.evento.endsWith("AssembleiaEncerrada"))).toHaveLength(1);
 }, 120_000);
