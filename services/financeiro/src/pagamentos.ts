@@ -87,7 +87,7 @@ export async function applyPagamentos(
        p.seguro_centavos::text as sg, p.taxa_antecipada_centavos::text as tx,
        g.percentual_encargos_grupo::text as pct_grupo
      from parcela p join grupo g on g.id = p.grupo_id
-     where ${column} in (select k from json_array_elements_text(?::json) as k)
+     where ${por === "id" ? "p.id" : column} in (select k${por === "id" ? "::uuid" : ""} from json_array_elements_text(?::json) as k)
      order by p.id for update of p`,
     [JSON.stringify([...new Set(itens.map((i) => i.chave))])],
   );

@@ -159,5 +159,17 @@ describe("billing", () => {
     expect(await codeOf(f.parcelas.listParcelas({ cotaId: theirs.cotaId }, token))).toBe(
       Code.PermissionDenied,
     );
+    const { extrato } = await f.extrato.getExtrato({ cotaId: mine.cotaId }, token);
+    expect(extrato).toMatchObject({
+      devidoCentavos: 58_500n,
+      pagoCentavos: 0n,
+      fundoComumPagoPercentual: "0",
+    });
+    expect(await codeOf(f.extrato.getExtrato({ cotaId: theirs.cotaId }, token))).toBe(Code.PermissionDenied);
+    const [alheia] = (await f.parcelas.listParcelas({ cotaId: theirs.cotaId }, f.staff)).parcelas;
+    expect(await codeOf(f.parcelas.getParcela({ id: alheia?.id ?? "" }, token))).toBe(Code.PermissionDenied);
+    expect(await codeOf(f.parcelas.getBoletoPdf({ id: alheia?.id ?? "" }, token))).toBe(
+      Code.PermissionDenied,
+    );
   });
 });
