@@ -496,7 +496,8 @@ export async function startRestGateway(options: RestGatewayOptions): Promise<Run
     res.end("]");
   };
 
-  const server = http.createServer((req, res) => {
+  // Slow or idle clients are cut as on the services (DEFAULT_LIMITS in server.ts).
+  const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
     const run = () =>
       serve(req, res).catch((error: unknown) => {
         const connectError = ConnectError.from(error);

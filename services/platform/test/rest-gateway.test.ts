@@ -63,6 +63,10 @@ beforeAll(async () => {
           return { echo: request, headers };
         },
         updateThing: (request) => ({ echo: request }),
+        async *listParts(request) {
+          for (let index = 0; index < request.count; index++) yield { id: request.id, index };
+          if (request.failCode) throw new ConnectError("the parts ran out", request.failCode as Code);
+        },
         renameThing: (request) => ({ echo: request }),
         uploadReport: (request) => ({
           file: {
@@ -192,6 +196,13 @@ describe("REST gateway", () => {
     }
   });
 
+  test("a field the path binds cannot be set again from the query; its siblings can", async () => {
+    const bound = await call("GET", "/v1/things/t/alias?thing.id=other");
+    expect([bound.status, bound.json.message]).toEqual([400, 'unknown query parameter "thing.id"']);
+    const sibling = await call("GET", "/v1/things/t/alias?thing.title=ok");
+    expect(sibling.json.echo.thing).toMatchObject({ id: "t", title: "ok" });
+  });
+
   test("body field beside a nested path variable; body * with a verb; the path wins over the body", async () => {
     const update = await call("PATCH", "/v1/things/t1?updateMask=title&requestId=r1", {
       id: "ignored",
@@ -277,6 +288,25 @@ describe("REST gateway", () => {
       ]);
       expect(httpStatusOf(code)).toBe(status);
     }
+  });
+
+  test("server streaming: a JSON array of the messages; an error before the first is a Status", async () => {
+    const parts = await call("GET", "/v1/things/t1/parts?count=3");
+    expect(parts.status).toBe(200);
+    expect(parts.json).toEqual([
+      { id: "t1", index: 0 },
+      { id: "t1", index: 1 },
+      { id: "t1", index: 2 },
+    ]);
+    expect((await call("GET", "/v1/things/t1/parts")).json).toEqual([]);
+    const failed = await call("GET", `/v1/things/t1/parts?failCode=${Code.NotFound}`);
+    expect([failed.status, failed.json.code, failed.json.message]).toEqual([
+      404,
+      Code.NotFound,
+      "the parts ran out",
+    ]);
+    // Once the array is under way the status is sent: the connection is cut, the array unfinished.
+    await expect(call("GET", `/v1/things/t1/parts?count=1&failCode=${Code.Internal}`)).rejects.toThrow();
   });
 
   test("no route is 404, another method is 405, both as Status JSON", async () => {

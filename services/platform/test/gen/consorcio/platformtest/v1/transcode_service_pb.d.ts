@@ -336,6 +336,57 @@ export declare type UploadReportResponse = Message<"consorcio.platformtest.v1.Up
 export declare const UploadReportResponseSchema: GenMessage<UploadReportResponse>;
 
 /**
+ * How many parts, and how the stream ends.
+ *
+ * @generated from message consorcio.platformtest.v1.ListPartsRequest
+ */
+export declare type ListPartsRequest = Message<"consorcio.platformtest.v1.ListPartsRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: int32 count = 2;
+   */
+  count: number;
+
+  /**
+   * @generated from field: int32 fail_code = 3;
+   */
+  failCode: number;
+};
+
+/**
+ * Describes the message consorcio.platformtest.v1.ListPartsRequest.
+ * Use `create(ListPartsRequestSchema)` to create a new message.
+ */
+export declare const ListPartsRequestSchema: GenMessage<ListPartsRequest>;
+
+/**
+ * One part.
+ *
+ * @generated from message consorcio.platformtest.v1.ListPartsResponse
+ */
+export declare type ListPartsResponse = Message<"consorcio.platformtest.v1.ListPartsResponse"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: int32 index = 2;
+   */
+  index: number;
+};
+
+/**
+ * Describes the message consorcio.platformtest.v1.ListPartsResponse.
+ * Use `create(ListPartsResponseSchema)` to create a new message.
+ */
+export declare const ListPartsResponseSchema: GenMessage<ListPartsResponse>;
+
+/**
  * The failure to produce.
  *
  * @generated from message consorcio.platformtest.v1.FailRequest
@@ -454,6 +505,16 @@ export declare const TranscodeService: GenService<{
     methodKind: "unary";
     input: typeof UploadReportRequestSchema;
     output: typeof UploadReportResponseSchema;
+  },
+  /**
+   * Server streaming: one message per part, then the error asked for (if any).
+   *
+   * @generated from rpc consorcio.platformtest.v1.TranscodeService.ListParts
+   */
+  listParts: {
+    methodKind: "server_streaming";
+    input: typeof ListPartsRequestSchema;
+    output: typeof ListPartsResponseSchema;
   },
   /**
    * Fails with the code asked for, one field violation per field named.
