@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares the local infrastructure of the platform (DESIGN.md §7): PostgreSQL 15, Redis and
-# RabbitMQ answering on 127.0.0.1 at their default ports, plus per service one database
+# RabbitMQ answering on 127.0.0.1 at their default ports (and Debian's chromium for the browser
+# tests), plus per service one database
 # (consorcio_<service>) and two login roles, password = role name, for local use only:
 # consorcio_<service>_migrator owns the database and its tables (migrations run as it), and
 # consorcio_<service> is the service's own role (it may connect; the platform grants it DML).
@@ -245,11 +246,24 @@ ensure_rabbitmq() {
   log "RabbitMQ: ready ($((SECONDS - t0))s)"
 }
 
+# ---------------------------------------------------------------- Chromium
+# The browser tests (CORS, connect-web) drive Debian's chromium through playwright-core.
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1; then
+    log "Chromium: installed ($(command -v chromium))"
+    return
+  fi
+  log "Chromium: not installed"
+  apt_install chromium
+  log "Chromium: installed"
+}
+
 # ---------------------------------------------------------------- main
 log "preparing PostgreSQL $PG_VERSION, Redis and RabbitMQ on $HOST (timeout ${TIMEOUT}s per wait)"
 ensure_postgres
 create_databases
 ensure_redis
 ensure_rabbitmq
+ensure_chromium
 log "all infrastructure ready in $((SECONDS - START_SECONDS))s:" \
   "postgres://$HOST:$PG_PORT redis://$HOST:$REDIS_PORT amqp://$HOST:$AMQP_PORT"
