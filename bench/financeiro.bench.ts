@@ -179,9 +179,9 @@ export async function run(_options: BenchOptions): Promise<Row[]> {
       ),
     );
 
-    // A retorno paying every parcela billed, at most 100,000 títulos.
+    // A retorno paying the parcelas billed: at most 50,000 títulos, 100,000 T and U lines.
     const titulos = await em().execute<{ nosso_numero: string; valor: string }[]>(
-      `select nosso_numero, valor_centavos::text as valor from parcela where competencia = ? order by id limit 100000`,
+      `select nosso_numero, valor_centavos::text as valor from parcela where competencia = ? order by id limit 50000`,
       [COMPETENCIA],
     );
     const file = writeRetorno(

@@ -1,7 +1,7 @@
 // How one payment applies to one parcela: encargos first, then the principal split over the
 // parcela's components; whatever no parcela owes is explicit (credit of the cota or refund).
 import { type CivilDate, Dec } from "@consorcio/domain";
-import { calculateEncargos, splitEncargos } from "./domain/encargos.ts";
+import { calculateEncargos, diasDeAtraso, splitEncargos } from "./domain/encargos.ts";
 import {
   encargosRecebidos,
   type Lancamento,
@@ -70,6 +70,21 @@ function componentesPagos(c: Componentes, valor: bigint, pago: bigint): Componen
 const diferenca = (a: Componentes, b: Componentes) =>
   Object.fromEntries(KEYS.map((k) => [k, a[k] - b[k]])) as unknown as Componentes;
 
+const SEM_ENCARGOS = { multaCentavos: 0n, jurosCentavos: 0n } as const;
+const graca = new Map<string, boolean>();
+
+/** Paid by the due date, or on the next business day after a due date without banking. */
+function emDia(vencimento: CivilDate, pagamento: CivilDate): boolean {
+  const key = `${vencimento.year}-${vencimento.month}-${vencimento.day}|${pagamento.year}-${pagamento.month}-${pagamento.day}`;
+  let ok = graca.get(key);
+  if (ok === undefined) {
+    ok = diasDeAtraso(vencimento, pagamento) === 0;
+    if (graca.size > 10_000) graca.clear();
+    graca.set(key, ok);
+  }
+  return ok;
+}
+
 const menor = (a: bigint, b: bigint) => (a < b ? a : b);
 
 export function alocarPagamento(input: {
@@ -93,11 +108,14 @@ export function alocarPagamento(input: {
       lancamentos: [{ sufixo: "devolver", lancamento: recebimentoADevolver(valorCentavos) }],
     };
   }
-  const encargos = calculateEncargos({
-    valorCentavos: devido,
-    vencimento: parcela.vencimento,
-    pagamento: input.dataPagamento,
-  });
+  // Most payments are in time: the grace check is the same for every parcela of a due date.
+  const encargos = emDia(parcela.vencimento, input.dataPagamento)
+    ? SEM_ENCARGOS
+    : calculateEncargos({
+        valorCentavos: devido,
+        vencimento: parcela.vencimento,
+        pagamento: input.dataPagamento,
+      });
   let multa = encargos.multaCentavos;
   let juros = encargos.jurosCentavos;
   let principal: bigint;
