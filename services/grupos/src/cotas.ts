@@ -119,26 +119,6 @@ export class Cotas {
   }
 
   /**
-   * The lowest number no cota holds. While no cota was cancelled the numbers taken are 1..count,
-   * which one index lookup (the highest) shows; after a cancellation, the first gap.
-   */
-  private async menorLivre(em: EntityManager, grupoId: string, ocupadas: number, quantidade: number) {
-    const [maior] = await em.execute<{ numero: number | null }[]>(
-      "select max(numero) as numero from cota where grupo_id = ? and situacao <> 'CANCELADA'",
-      [grupoId],
-    );
-    if ((maior?.numero ?? 0) === ocupadas) return ocupadas + 1;
-    const [gap] = await em.execute<{ n: number }[]>(
-      `select n from generate_series(1, ?::int) n
-       where not exists (select 1 from cota c where c.grupo_id = ? and c.numero = n and c.situacao <> 'CANCELADA')
-       order by n limit 1`,
-      [quantidade, grupoId],
-    );
-    if (!gap) throw new FailedPreconditionError(`grupo full: all ${quantidade} cotas are taken`);
-    return Number(gap.n);
-  }
-
-  /**
    * Adesão: the grupo row is locked for the transaction, so adesões to one grupo take numbers
    * one at a time (the lowest free one) and never past its capacity; the partial unique index on
    * (grupo_id, numero) backs it up. The consorciado was checked with consorciados before.
@@ -150,22 +130,30 @@ export class Cotas {
     now: Date,
   ): Promise<Cota> {
     const { em } = uow;
-    const [grupo] = await em.execute<GrupoColumns[]>("select * from grupo where id = ? for update", [
-      input.grupoId,
-    ]);
-    if (!grupo) throw new NotFoundError(`grupo ${input.grupoId} not found`);
+    // Locks the grupo row, waiting for any adesão ahead, and counts the cota unless the grupo is
+    // full (the condition is checked again on the row as the lock found it).
+    const [grupo] = await em.execute<GrupoColumns[]>(
+      `update grupo set cotas_ocupadas = cotas_ocupadas + 1
+       where id = ? and cotas_ocupadas < quantidade_cotas returning *`,
+      [input.grupoId],
+    );
+    if (!grupo) {
+      const [existing] = await em.execute<{ quantidade_cotas: number }[]>(
+        "select quantidade_cotas from grupo where id = ?",
+        [input.grupoId],
+      );
+      if (!existing) throw new NotFoundError(`grupo ${input.grupoId} not found`);
+      throw new FailedPreconditionError(`grupo full: all ${existing.quantidade_cotas} cotas are taken`);
+    }
     const parametros = parametrosFromJson(grupo.parametros);
     const hoje = dataCivil(now);
     const mes = grupo.status === "EM_FORMACAO" ? 1 : proximoMes(cronograma(parametros), hoje);
     const refusal = adesaoRecusa(grupo.status, mes, parametros.prazoMeses);
-    if (refusal) throw new FailedPreconditionError(refusal);
-    if (grupo.cotas_ocupadas >= grupo.quantidade_cotas)
-      throw new FailedPreconditionError(`grupo full: all ${grupo.quantidade_cotas} cotas are taken`);
-    const numero = await this.menorLivre(em, input.grupoId, grupo.cotas_ocupadas, grupo.quantidade_cotas);
+    if (refusal) throw new FailedPreconditionError(refusal); // the rollback undoes the count
     const cota: CotaFields = {
       id: uuidv7(),
       grupoId: input.grupoId,
-      numero,
+      numero: 0,
       consorciadoId: input.consorciadoId,
       situacao: "ATIVA",
       contemplada: false,
@@ -175,36 +163,48 @@ export class Cotas {
       updatedAt: now,
       version: 1,
     };
-    // One round trip for the cota, its first history entry and the grupo's count.
-    await em.execute(
-      `with nova as (
+    // In one statement, after the lock (so with a snapshot that sees every earlier adesão): the
+    // lowest free number (while no cota was cancelled the numbers taken are 1..count, which the
+    // highest shows; else the first gap), the cota and its first history entry.
+    const [inserted] = await em.execute<{ numero: number }[]>(
+      `with livre as (
+         select case when coalesce(max(numero), 0) = ?::int then coalesce(max(numero), 0) + 1
+           else (select n from generate_series(1, ?::int) n
+                 where not exists (select 1 from cota c
+                   where c.grupo_id = ? and c.numero = n and c.situacao <> 'CANCELADA')
+                 order by n limit 1) end as n
+         from cota where grupo_id = ? and situacao <> 'CANCELADA'),
+       nova as (
          insert into cota (id, grupo_id, numero, consorciado_id, situacao, contemplada, contemplacao_id,
            data_adesao, adesao_at, cancelada_at, updated_at, version)
-         values (?, ?, ?, ?, 'ATIVA', false, null, ?, ?, null, ?, 1)
-         returning id, consorciado_id),
-       contada as (update grupo set cotas_ocupadas = cotas_ocupadas + 1 where id = ? returning id)
-       insert into cota_historico (id, cota_id, sequencia, causa, situacao_anterior, situacao, contemplada,
-         consorciado_anterior_id, consorciado_id, origem_id, actor, occurred_at)
-       select ?, nova.id, 1, 'ADESAO', null, 'ATIVA', false, null, nova.consorciado_id, ?, ?, ?
-       from nova, contada`,
+         select ?, ?, livre.n, ?, 'ATIVA', false, null, ?, ?, null, ?, 1 from livre
+         returning id, numero, consorciado_id),
+       historico as (
+         insert into cota_historico (id, cota_id, sequencia, causa, situacao_anterior, situacao, contemplada,
+           consorciado_anterior_id, consorciado_id, origem_id, actor, occurred_at)
+         select ?, nova.id, 1, 'ADESAO', null, 'ATIVA', false, null, nova.consorciado_id, ?, ?, ? from nova
+         returning cota_id)
+       select nova.numero from nova, historico`,
       [
+        grupo.cotas_ocupadas - 1,
+        grupo.quantidade_cotas,
+        input.grupoId,
+        input.grupoId,
         cota.id,
         cota.grupoId,
-        cota.numero,
         cota.consorciadoId,
         cota.dataAdesao,
         now,
         now,
-        input.grupoId,
         uuidv7(),
         origem.origemId.slice(0, 128),
         origem.actor.slice(0, 128),
         now,
       ],
     );
-    const grupoMessage = grupoToMessage(
-      grupoFromColumns({ ...grupo, cotas_ocupadas: grupo.cotas_ocupadas + 1 }),
-    );
+    if (!inserted) throw new Error(`no free number in grupo ${input.grupoId} below its count`);
+    cota.numero = Number(inserted.numero);
+    const grupoMessage = grupoToMessage(grupoFromColumns(grupo));
     uow.publish(
       CotaAderidaSchema,
       create(CotaAderidaSchema, {
