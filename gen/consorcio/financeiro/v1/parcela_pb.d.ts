@@ -197,6 +197,8 @@ export declare type Parcela = Message<"consorcio.financeiro.v1.Parcela"> & {
   updateTime?: Timestamp | undefined;
 
   /**
+   * Optimistic concurrency version, set by the service.
+   *
    * @generated from field: int32 version = 21;
    */
   version: number;

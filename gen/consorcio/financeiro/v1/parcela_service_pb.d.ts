@@ -288,12 +288,15 @@ export declare type ImportRetornoCnabRequest = Message<"consorcio.financeiro.v1.
   layout: string;
 
   /**
+   * The bank's file name: no personal data.
+   *
    * @generated from field: string nome_arquivo = 2;
    */
   nomeArquivo: string;
 
   /**
-   * The file as received from the bank (CNAB 240: 240-character lines).
+   * The file as received from the bank (CNAB 240: 240-character lines). At most 8 MB, the
+   * servers' message limit: about 16,000 títulos (T+U); a bank's larger file is sent in parts.
    *
    * @generated from field: bytes conteudo = 3;
    */
