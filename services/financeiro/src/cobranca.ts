@@ -1,6 +1,6 @@
 // Monthly billing of a grupo, set-based: cotas are read in chunks by id, each chunk's parcelas
 // (amounts from the engine's percentages, boleto and Pix per row) go in with one
-// `insert … select from json_to_recordset … on conflict do nothing`, never one INSERT per parcela.
+// `insert … select from json_to_recordset`, never one INSERT per parcela, under a per-grupo lock.
 // Unique (cota, competência) makes a second run create nothing.
 import { type CivilDate, civilDate, Dec } from "@consorcio/domain";
 import { NotFoundError } from "@consorcio/platform";
@@ -166,7 +166,11 @@ export async function drawSequencia(em: EntityManager, n: number): Promise<strin
 }
 
 /** Inserts a batch from parcelaRows (a cota already billed for the competência is skipped); returns the ids inserted. */
-export async function insertParcelaRows(em: EntityManager, json: string): Promise<string[]> {
+export async function insertParcelaRows(
+  em: EntityManager,
+  json: string,
+  skipConflicts = true,
+): Promise<string[]> {
   const inserted = await bulk<{ id: string }>(
     em,
     `insert into parcela (id, cota_id, grupo_id, consorciado_id, competencia, tipo, numero, vencimento,
@@ -177,7 +181,7 @@ export async function insertParcelaRows(em: EntityManager, json: string): Promis
        from json_to_recordset(?::json) as r(id uuid, c uuid, g uuid, o uuid, k text, t text, n int, v date,
          vl bigint, fc bigint, ta bigint, fr bigint, sg bigint, tx bigint, pfc numeric, pta numeric, pfr numeric,
          nn text, cb text, ld text, pt text, pc text, ct uuid)
-     on conflict do nothing returning id`,
+     ${skipConflicts ? "on conflict do nothing" : ""} returning id`,
     [json],
   );
   return inserted.map((r) => r.id);
@@ -200,6 +204,10 @@ export async function gerarCobranca(
   const competencia = parseCompetencia(competenciaText);
   const grupo = await findGrupo(em, grupoId);
   if (!grupo) throw new NotFoundError(`grupo ${grupoId} is not known to financeiro`);
+  // One billing of a grupo and competência at a time: a concurrent twin waits, then finds every cota billed.
+  await bulk(em, "select pg_advisory_xact_lock(hashtextextended(?, 0))", [
+    `cobranca:${grupoId}:${competenciaText}`,
+  ]);
   const plano = planoDoGrupo(grupo);
   const vencimento = vencimentoDa(competencia, grupo.diaVencimento);
   let cursor = "00000000-0000-0000-0000-000000000000";
@@ -249,7 +257,9 @@ export async function gerarCobranca(
     for (let i = 0; i < novas.length; i += LOTE) {
       const json = parcelaRows(novas.slice(i, i + LOTE), seqs.slice(i, i + LOTE), documentos);
       if (inflight) geradas += (await inflight).length;
-      inflight = insertParcelaRows(em, json);
+      // Under the grupo's billing lock, cotas already billed were left out above: a plain INSERT
+      // (no speculative insertion); the unique index still refuses a duplicate.
+      inflight = insertParcelaRows(em, json, false);
     }
     if (inflight) geradas += (await inflight).length;
     if (cotas.length < chunk) break;

@@ -132,6 +132,15 @@ describe("billing", () => {
     expect((await f.parcelas.generateCobranca({ grupoId, competencia: "2026-03" }, f.staff)).geradas).toBe(0);
   });
 
+  test("two billings of the same competência at once create each parcela once", async () => {
+    const { grupoId } = await grupoComCotas(f, 10);
+    const both = await Promise.all([
+      f.parcelas.generateCobranca({ grupoId, competencia: "2026-05" }, f.staff),
+      f.parcelas.generateCobranca({ grupoId, competencia: "2026-05" }, f.staff),
+    ]);
+    expect(both.map((r) => r.geradas).sort()).toEqual([0, 10]);
+  });
+
   test("an unknown grupo or a bad competência writes nothing", async () => {
     expect(
       await codeOf(
