@@ -166,8 +166,23 @@ const LOCAL_KEYS = [
   "IDENTIDADE_SECRET_KEY",
   "PII_MASTER_KEY",
   "PII_INDEX_KEY",
+  "PIX_WEBHOOK_SECRET",
   ...SERVICE_NAMES.map((name) => `SERVICE_SECRET_${name.toUpperCase()}`),
 ];
+
+/** financeiro's bank and Pix receiver in local mode: placeholders (the environment overrides them). */
+const LOCAL_BANK_SETTINGS = {
+  PIX_CHAVE: "pix@administradora.example",
+  PIX_NOME_RECEBEDOR: "ADMINISTRADORA LOCAL",
+  PIX_CIDADE: "SAO PAULO",
+  BOLETO_BANCO: "001",
+  BOLETO_AGENCIA: "00001",
+  BOLETO_CONTA: "000000012345",
+  BOLETO_CARTEIRA: "017",
+  CNAB_BANCO_NOME: "BANCO DO BRASIL",
+  CNAB_EMPRESA_CNPJ: "11222333000181",
+  CNAB_EMPRESA_NOME: "ADMINISTRADORA LOCAL",
+};
 
 /** identidade provisions every service account; each service gets its own secret. */
 function serviceAccountEnv(name: string, secrets: Record<string, string>): Record<string, string> {
@@ -270,7 +285,7 @@ try {
 
   // Services start one by one: every consumer's queue exists first, so nothing published meanwhile is lost.
   if (bus) {
-    const env = { ...localSecrets(), ...process.env, DATABASE_URL: serverUrl };
+    const env = { ...LOCAL_BANK_SETTINGS, ...localSecrets(), ...process.env, DATABASE_URL: serverUrl };
     await bus.declare(
       definitions.flatMap((definition) =>
         consumerTopology(definition, loadConfig(definition.name, env, definition.env)),
@@ -281,6 +296,7 @@ try {
   for (const definition of definitions) {
     const secrets = localSecrets();
     const env = {
+      ...LOCAL_BANK_SETTINGS,
       ...secrets,
       ...serviceAccountEnv(definition.name, secrets),
       ...s3?.env,

@@ -52,6 +52,13 @@ non-secret settings; none of the service's own secrets. Argument: dict "root" $ 
     secretKeyRef:
       name: {{ $refs.amqp.name }}
       key: {{ $refs.amqp.key }}
+{{- range $key, $ref := .svc.secretEnv }}
+- name: {{ $key }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $ref.name }}
+      key: {{ $ref.key }}
+{{- end }}
 {{- range $key, $value := .svc.env }}
 - name: {{ $key }}
   value: {{ $value | quote }}

@@ -1,0 +1,4 @@
+import { runStandalone } from "@consorcio/platform";
+import { service } from "./service.ts";
+
+await runStandalone(service);
