@@ -37,6 +37,8 @@ export interface ContemplacaoInput {
   lanceCentavos: bigint;
   lanceEmbutidoCentavos: bigint;
   dataAssembleia: CivilDate;
+  /** The day the contemplação was made (a compensation's is after the assembleia): the lance deadline runs from it. */
+  dataContemplacao: CivilDate;
 }
 
 /** Books the credit and charges the cash part of the lance; a redelivery changes nothing. */
@@ -52,7 +54,7 @@ export async function processContemplacao(
     throw new NotFoundError(`cota ${c.cotaId} of grupo ${c.grupoId} unknown to financeiro`);
   const lanceEmDinheiro = c.lanceCentavos - c.lanceEmbutidoCentavos;
   const prazo =
-    lanceEmDinheiro > 0n ? addBusinessDays(c.dataAssembleia, grupo.prazoLanceDiasUteis) : undefined;
+    lanceEmDinheiro > 0n ? addBusinessDays(c.dataContemplacao, grupo.prazoLanceDiasUteis) : undefined;
   const inserted = await em.execute<unknown[]>(
     `insert into credito (contemplacao_id, assembleia_id, grupo_id, cota_id, modalidade, credito_centavos,
        lance_centavos, lance_embutido_centavos, lance_prazo, situacao)

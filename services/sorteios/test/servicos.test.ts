@@ -348,8 +348,14 @@ test("the contemplação saga across grupos and financeiro: an unpaid lance pass
       (p) => p.tipo === ParcelaTipo.LANCE,
     ),
   );
-  // Its deadline ran from the assembleia's date (financeiro's rule), so it is already late:
-  // the late charges come first, and the rest is paid by a second payment.
+  // Its deadline runs from the day it was contemplated (the compensation, after cota 5's deadline
+  // passed), not from the assembleia's date: it is later than cota 5's.
+  const lance5 = (await c.parcelas.listParcelas({ cotaId: cota(5).id }, staff)).parcelas.find(
+    (p) => p.tipo === ParcelaTipo.LANCE,
+  );
+  const dia = (d: { year: number; month: number; day: number } | undefined) =>
+    d ? d.year * 10_000 + d.month * 100 + d.day : 0;
+  expect(dia(lance7.vencimento)).toBeGreaterThan(dia(lance5?.vencimento));
   for (let pagamento = 1; pagamento <= 3; pagamento++) {
     const { parcela } = await c.parcelas.getParcela({ id: lance7.id }, staff);
     const falta = (parcela?.valorCentavos ?? 0n) - (parcela?.pagoCentavos ?? 0n);

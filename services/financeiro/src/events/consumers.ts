@@ -210,6 +210,9 @@ export function consumers(queue: string, documentos: () => GeradorDocumentos): C
             lanceCentavos: e.lanceCentavos,
             lanceEmbutidoCentavos: e.lanceEmbutidoCentavos,
             dataAssembleia,
+            dataContemplacao: e.dataContemplacao
+              ? civilDate(e.dataContemplacao.year, e.dataContemplacao.month, e.dataContemplacao.day)
+              : dataAssembleia,
           },
           documentos(),
         );
