@@ -61,6 +61,8 @@ export interface EventBus {
   takeDeadLetters(queue: string, max?: number): Promise<IncomingMessage[]>;
   /** Connected and able to publish. */
   healthy(): boolean;
+  /** Messages waiting in a queue (its `.dlq` too), for metrics; undefined when it cannot tell now. */
+  queueDepth?(queue: string): Promise<number | undefined>;
   /** Stops consuming, waits for handlers in flight, closes. */
   close(): Promise<void>;
 }

@@ -16,7 +16,10 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { AuthService } from "@consorcio/gen/consorcio/identidade/v1/auth_service_pb.js";
 import { SERVICE_PORTS, type ServiceName } from "./catalog.ts";
 import { requestContextKey } from "./context.ts";
+import { codeLabel } from "./interceptors.ts";
 import type { Logger } from "./logging.ts";
+import type { PlatformMetrics } from "./metrics.ts";
+import { SpanKind, type Tracing } from "./tracing.ts";
 
 export interface ServiceClientsOptions {
   /** This service's name (the peer sees it in `x-caller`; logs name it). */
@@ -30,6 +33,10 @@ export interface ServiceClientsOptions {
   /** Deadline of a call made outside any incoming call (a job, a consumer). */
   defaultTimeoutMs: number;
   logger: Logger;
+  /** Client spans, with W3C `traceparent` injected (off when not enabled). */
+  tracing?: Tracing | undefined;
+  /** Call counts and latencies by method and code. */
+  metrics?: PlatformMetrics | undefined;
 }
 
 export interface ServiceClients {
@@ -191,10 +198,59 @@ export function createServiceClients(options: ServiceClientsOptions): ServiceCli
     }
   };
 
+  /**
+   * Outermost of all: one client span per call (retries inside it), its context sent as
+   * `traceparent`, and the call's count and latency.
+   */
+  const { tracing, metrics } = options;
+  const observed: Interceptor = (next) => async (req) => {
+    const started = performance.now();
+    let code: Code | undefined;
+    try {
+      if (!tracing?.enabled) return await next(req);
+      return await tracing.inSpan(
+        `${req.service.typeName}/${req.method.name}`,
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            "rpc.system": "connect_rpc",
+            "rpc.service": req.service.typeName,
+            "rpc.method": req.method.name,
+            "server.address": new URL(req.url).hostname,
+          },
+        },
+        async (span) => {
+          tracing.inject(req.header);
+          try {
+            const res = await next(req);
+            span?.setAttribute("rpc.grpc.status_code", 0);
+            return res;
+          } catch (error) {
+            span?.setAttribute("rpc.grpc.status_code", ConnectError.from(error).code);
+            throw error;
+          }
+        },
+      );
+    } catch (error) {
+      code = ConnectError.from(error).code;
+      throw error;
+    } finally {
+      if (metrics) {
+        const at = { rpc_service: req.service.typeName, rpc_method: req.method.name, code: codeLabel(code) };
+        metrics.rpcClientHandled.inc(at);
+        metrics.rpcClientSeconds.observe(at, (performance.now() - started) / 1000);
+      }
+    }
+  };
+
   const transportOf = (name: string): Transport => {
     let transport = transports.get(name);
     if (!transport) {
-      transport = baseTransport(name, [retrying(name), authenticating]);
+      transport = baseTransport(name, [
+        ...(tracing?.enabled || metrics ? [observed] : []),
+        retrying(name),
+        authenticating,
+      ]);
       transports.set(name, transport);
     }
     return transport;

@@ -22,7 +22,9 @@ import { DomainError, InvalidArgumentError, isUnavailableError } from "./errors.
 import { createFieldBehaviorInterceptor } from "./field-behavior.ts";
 import { createInputInterceptor } from "./input.ts";
 import type { Logger } from "./logging.ts";
+import type { PlatformMetrics } from "./metrics.ts";
 import { createAnonymousRateLimitInterceptor, createRateLimiter } from "./rate-limit.ts";
+import { SpanKind, type Tracing } from "./tracing.ts";
 
 const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -67,6 +69,77 @@ export function createRequestContextInterceptor(options: { trustedProxyHops?: nu
     const res = await next(req);
     res.header.set("x-request-id", requestId);
     return res;
+  };
+}
+
+/** gRPC's codes that are the server's fault: they mark the server span as an error (OTel semantic conventions). */
+const SERVER_FAULTS = new Set([
+  Code.Unknown,
+  Code.DeadlineExceeded,
+  Code.Unimplemented,
+  Code.Internal,
+  Code.Unavailable,
+  Code.DataLoss,
+]);
+
+/** The status code's name as Prometheus labels it (`ok`, `not_found`, …, like Connect's codes). */
+export function codeLabel(code: Code | undefined): string {
+  if (code === undefined) return "ok";
+  return (Code[code] ?? "unknown").replace(/[A-Z]/g, (c, at: number) => (at ? "_" : "") + c.toLowerCase());
+}
+
+/**
+ * Outermost: the RPC's server span (child of the caller's `traceparent`, active through the whole
+ * chain and the handler) and its count and latency by method and code.
+ */
+export function createTelemetryInterceptor(options: {
+  tracing?: Tracing;
+  metrics?: PlatformMetrics;
+}): Interceptor {
+  const { tracing, metrics } = options;
+  return (next) => async (req) => {
+    const started = performance.now();
+    const labels = { rpc_service: req.service.typeName, rpc_method: req.method.name };
+    let code: Code | undefined;
+    try {
+      if (!tracing?.enabled) return await next(req);
+      const grpc = (req.header.get("content-type") ?? "").startsWith("application/grpc");
+      return await tracing.inSpan(
+        `${req.service.typeName}/${req.method.name}`,
+        {
+          kind: SpanKind.SERVER,
+          parent: tracing.extract(req.header),
+          // A client's mistake is no error of this server: only its own faults mark the span.
+          isFault: (error) => SERVER_FAULTS.has(ConnectError.from(error).code),
+          attributes: {
+            "rpc.system": grpc ? "grpc" : "connect_rpc",
+            "rpc.service": req.service.typeName,
+            "rpc.method": req.method.name,
+          },
+        },
+        async (span) => {
+          try {
+            const res = await next(req);
+            span?.setAttribute("rpc.grpc.status_code", 0);
+            return res;
+          } catch (error) {
+            const failed = ConnectError.from(error).code;
+            span?.setAttribute("rpc.grpc.status_code", failed);
+            span?.setAttribute("rpc.connect_rpc.error_code", codeLabel(failed));
+            throw error;
+          }
+        },
+      );
+    } catch (error) {
+      code = ConnectError.from(error).code;
+      throw error;
+    } finally {
+      if (metrics) {
+        const at = { ...labels, code: codeLabel(code) };
+        metrics.rpcServerHandled.inc(at);
+        metrics.rpcServerSeconds.observe(at, (performance.now() - started) / 1000);
+      }
+    }
   };
 }
 
@@ -166,8 +239,20 @@ export function platformInterceptors(options: {
   trustedProxyHops?: number;
   /** The services served: their requests' field behaviours are read once, at start-up. */
   services?: readonly DescService[];
+  /** Spans of every RPC (off when not enabled). */
+  tracing?: Tracing;
+  /** RPC counts and latencies by method and code. */
+  metrics?: PlatformMetrics;
 }): Interceptor[] {
   return [
+    ...(options.tracing?.enabled || options.metrics
+      ? [
+          createTelemetryInterceptor({
+            ...(options.tracing ? { tracing: options.tracing } : {}),
+            ...(options.metrics ? { metrics: options.metrics } : {}),
+          }),
+        ]
+      : []),
     createRequestContextInterceptor({ trustedProxyHops: options.trustedProxyHops ?? 1 }),
     createLoggingInterceptor(options.logger),
     createFieldBehaviorInterceptor(options.services),

@@ -1,4 +1,5 @@
-import { type Logger, pino } from "pino";
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from "pino";
+import { traceFields } from "./tracing.ts";
 
 export type { Logger };
 
@@ -40,11 +41,16 @@ export function createLogger(options: {
   level?: string;
   /** Keys of sensitive fields (sensitiveKeys of the services the logger serves). */
   redact?: readonly string[];
+  /** Where lines go (stdout by default; tests read them). */
+  destination?: DestinationStream;
 }): Logger {
-  return pino({
+  const settings = {
     level: options.level ?? "info",
     base: { service: options.service },
     redact: redactOptions(options.redact),
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+    // trace_id and span_id of the active span, when tracing is on (nothing otherwise).
+    mixin: traceFields,
+  } satisfies LoggerOptions;
+  return options.destination ? pino(settings, options.destination) : pino(settings);
 }

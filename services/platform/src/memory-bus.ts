@@ -20,6 +20,8 @@ interface Queue {
   inSubscriberContext: <R>(fn: () => R) => R;
   /** Deliveries run one at a time per queue, like a prefetch of 1. */
   tail: Promise<void>;
+  /** Deliveries queued and not yet handled (the queue's depth). */
+  pending: number;
 }
 
 /**
@@ -36,7 +38,9 @@ export function createMemoryBus(logger: Logger): EventBus {
   let closed = false;
 
   const deliver = (queue: Queue, message: IncomingMessage): void => {
+    queue.pending++;
     queue.tail = queue.tail.then(async () => {
+      queue.pending--;
       if (closed) return;
       try {
         await queue.inSubscriberContext(() => queue.options.handler(message));
@@ -93,6 +97,7 @@ export function createMemoryBus(logger: Logger): EventBus {
         options,
         inSubscriberContext: AsyncLocalStorage.snapshot(),
         tail: Promise.resolve(),
+        pending: 0,
       };
       queues.set(options.queue, queue);
       for (const message of waiting.get(options.queue)?.messages ?? []) deliver(queue, message);
@@ -113,6 +118,12 @@ export function createMemoryBus(logger: Logger): EventBus {
       return all.slice(0, max);
     },
     healthy: () => !closed,
+    async queueDepth(queue) {
+      const dead = deadLetters.get(queue);
+      if (dead) return dead.length;
+      if (queue.endsWith(".dlq")) return 0;
+      return queues.get(queue)?.pending ?? waiting.get(queue)?.messages.length;
+    },
     async close() {
       closed = true;
       for (const timer of timers) clearTimeout(timer);

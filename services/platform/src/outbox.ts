@@ -1,9 +1,12 @@
 import { type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { context, SpanStatusCode, trace } from "@opentelemetry/api";
 import { uuidv7 } from "uuidv7";
 import type { EventBus, OutgoingMessage } from "./bus.ts";
 import { type Database, OutboxMessage } from "./db.ts";
 import type { Logger } from "./logging.ts";
+import type { PlatformMetrics } from "./metrics.ts";
+import { disabledTracing, linkOf, SpanKind, type Tracing } from "./tracing.ts";
 
 export interface EventMeta {
   correlationId?: string | undefined;
@@ -70,6 +73,9 @@ export interface OutboxRelayOptions {
   pollMs?: number;
   /** Back-off cap after broker failures. */
   maxBackoffMs?: number;
+  /** A span per batch (linked to the producers) and per message (child of its producer). */
+  tracing?: Tracing | undefined;
+  metrics?: PlatformMetrics | undefined;
 }
 
 /**
@@ -83,6 +89,8 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const batchSize = options.batchSize ?? 200;
   const pollMs = options.pollMs ?? 1_000;
   const maxBackoffMs = options.maxBackoffMs ?? 10_000;
+  const tracing = options.tracing ?? disabledTracing;
+  const metrics = options.metrics;
   let stopped = false;
   let failures = 0;
   let wakeUp: (() => void) | undefined;
@@ -117,8 +125,10 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       // A Postgres array literal: uuids need no quoting.
       const ids = `{${rows.map((row) => row.id).join(",")}}`;
       try {
-        await bus.publish(messages);
+        await (tracing.enabled ? publishTraced(messages) : bus.publish(messages));
+        metrics?.outboxPublished.inc(messages.length);
       } catch (error) {
+        metrics?.outboxPublishFailures.inc();
         const delayMs = Math.min(maxBackoffMs, 200 * 2 ** Math.min(failures, 10));
         await tx.execute(
           `update platform_outbox
@@ -137,6 +147,51 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     if ("failure" in outcome) throw outcome.failure;
     return outcome.published;
   };
+
+  /**
+   * The batch's span links every producer; each message gets a producer span, child of the
+   * context stored with its row, and carries that span's `traceparent` to its consumers.
+   */
+  const publishTraced = (messages: OutgoingMessage[]) =>
+    tracing.inSpan(
+      "outbox publish",
+      {
+        kind: SpanKind.INTERNAL,
+        links: messages.flatMap((message) => linkOf(message.headers.traceparent) ?? []),
+        attributes: { "messaging.system": "rabbitmq", "messaging.batch.message_count": messages.length },
+      },
+      async () => {
+        const spans = messages.map((message) => {
+          const parent = message.headers.traceparent ? tracing.extract(message.headers) : undefined;
+          const span = tracing.tracer.startSpan(
+            `publish ${message.type}`,
+            {
+              kind: SpanKind.PRODUCER,
+              attributes: {
+                "messaging.system": "rabbitmq",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": "consorcio.events",
+                "messaging.rabbitmq.destination.routing_key": message.routingKey,
+                "messaging.message.id": message.id,
+              },
+            },
+            parent,
+          );
+          const headers = { ...message.headers };
+          tracing.inject(headers, trace.setSpan(parent ?? context.active(), span));
+          message.headers = headers;
+          return span;
+        });
+        try {
+          await bus.publish(messages);
+        } catch (error) {
+          for (const span of spans) span.setStatus({ code: SpanStatusCode.ERROR });
+          throw error;
+        } finally {
+          for (const span of spans) span.end();
+        }
+      },
+    );
 
   const drain = async (): Promise<number> => {
     let total = 0;

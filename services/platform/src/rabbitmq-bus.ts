@@ -198,6 +198,23 @@ export async function connectRabbitMqBus(options: {
     return publisher;
   };
 
+  // Metrics' own channel: checkQueue on a missing queue closes its channel, never the publisher's.
+  let checker: Promise<Channel> | undefined;
+  const checkChannel = () => {
+    checker ??= connection.createChannel().then((channel: Channel) => {
+      const forget = () => {
+        checker = undefined;
+      };
+      channel.on("error", forget);
+      channel.on("close", forget);
+      return channel;
+    });
+    checker.catch(() => {
+      checker = undefined;
+    });
+    return checker;
+  };
+
   const waitMs = options.waitForConnectMs ?? 10_000;
   if (waitMs > 0) {
     await connectedWithin(waitMs).catch(() =>
@@ -254,6 +271,14 @@ export async function connectRabbitMqBus(options: {
       connectListeners.push(listener);
     },
     healthy: () => connected && !closing,
+    async queueDepth(queue) {
+      if (!connected || closing) return undefined;
+      try {
+        return (await (await checkChannel()).checkQueue(queue)).messageCount;
+      } catch {
+        return undefined;
+      }
+    },
     async close() {
       closing = true;
       await Promise.all(consumers.map(({ channel, tag }) => channel.cancel(tag).catch(() => undefined)));

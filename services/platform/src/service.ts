@@ -20,6 +20,7 @@ import { type HealthState, registerHealth } from "./health.ts";
 import { platformInterceptors } from "./interceptors.ts";
 import { type JobDefinition, type JobRunResult, platformJobs, startJobScheduler } from "./jobs.ts";
 import { createLogger, type Logger, redactOptions } from "./logging.ts";
+import { createMetrics, metricsRoute, type PlatformMetrics, type ServiceMetrics } from "./metrics.ts";
 import { enqueueEvent, type OutboxRelay, startOutboxRelay } from "./outbox.ts";
 import { connectRabbitMqBus } from "./rabbitmq-bus.ts";
 import { sensitiveKeys } from "./redaction.ts";
@@ -27,6 +28,8 @@ import { registerReflection } from "./reflection.ts";
 import { createRevocations, type Revocations, refusingRevoked } from "./revocation.ts";
 import { type HttpRoute, type RunningServer, startServer } from "./server.ts";
 import { type ObjectStorage, openMinioStorage, s3Settings } from "./storage.ts";
+import { instrumentCache, observedHandler, registerPlatformGauges } from "./telemetry.ts";
+import { createTracing, type TracingOptions } from "./tracing.ts";
 import { createTransactions, type Transactions } from "./unit-of-work.ts";
 
 /** Everything a service's routes, consumers and hooks may use. */
@@ -47,6 +50,8 @@ export interface ServiceContext<Config extends PlatformConfig = PlatformConfig> 
   storage?: ObjectStorage;
   /** The time business decisions use; tests move it. */
   clock: Clock;
+  /** The service's own counters on /metrics (`metrics.counter(name, help, labels)`). */
+  metrics: ServiceMetrics;
 }
 
 /** A service, described once; the platform runs it standalone or embedded. */
@@ -89,6 +94,8 @@ export interface RunOptions {
   logger?: Logger;
   /** The system clock unless a test gives its own. */
   clock?: Clock;
+  /** Span processors of a test or bench (an in-memory exporter); otherwise OTEL_* decide. */
+  tracing?: TracingOptions;
 }
 
 export interface RunningService {
@@ -126,19 +133,29 @@ export async function runService<Env extends z.ZodObject, Deps>(
   });
   const owned: Array<() => Promise<void>> = [() => db.close()];
   try {
+    const tracing = createTracing({
+      service: definition.name,
+      env: options.env,
+      logger,
+      given: options.tracing,
+    });
+    // Last of all: the spans of the shutdown itself are exported too.
+    owned.push(() => tracing.shutdown());
+    const metrics: PlatformMetrics = createMetrics(definition.name);
     const bus = options.bus ?? (await ownedBus(config, logger, owned));
-    const cache = options.cache
+    const rawCache = options.cache
       ? prefixedCache(options.cache, `${definition.name}:`)
       : config.REDIS_URL
         ? createRedisCache({ url: config.REDIS_URL, logger, prefix: `${definition.name}:` })
         : undefined;
-    if (!cache) throw new Error("REDIS_URL is required when no shared cache is given");
+    if (!rawCache) throw new Error("REDIS_URL is required when no shared cache is given");
+    const cache = instrumentCache(rawCache, metrics);
     if (!options.cache) owned.unshift(() => cache.close());
     // Revocations live in the namespace every service reads: a given (embedded) cache itself, unprefixed.
     const sharedCache = options.cache ?? createRedisCache({ url: config.REDIS_URL as string, logger });
     if (!options.cache) owned.unshift(() => sharedCache.close());
     const revocations = createRevocations({ shared: sharedCache, service: definition.name, logger });
-    const relay = startOutboxRelay({ db, bus, logger });
+    const relay = startOutboxRelay({ db, bus, logger, tracing, metrics });
     owned.unshift(() => relay.stop());
     const clients = createServiceClients({
       caller: definition.name,
@@ -152,6 +169,8 @@ export async function runService<Env extends z.ZodObject, Deps>(
         : undefined,
       defaultTimeoutMs: config.SERVICE_CALL_TIMEOUT_MS,
       logger,
+      tracing,
+      metrics,
     });
     const clock = options.clock ?? systemClock;
     const storageSettings = s3Settings(config);
@@ -163,10 +182,11 @@ export async function runService<Env extends z.ZodObject, Deps>(
       bus,
       cache,
       relay,
-      tx: createTransactions(db, relay),
+      tx: createTransactions(db, relay, { tracing, metrics }),
       revocations,
       clients,
       clock,
+      metrics,
       ...(storage ? { storage } : {}),
     };
     const deps = (await definition.prepare?.(base)) as Deps;
@@ -184,11 +204,18 @@ export async function runService<Env extends z.ZodObject, Deps>(
 
     await bus.subscribe(revocations.subscription());
 
+    const queues: string[] = [];
     for (const consumer of definition.consumers?.(context, deps) ?? []) {
+      queues.push(consumer.queue);
       await bus.subscribe({
         queue: consumer.queue,
         bindings: consumerBindings(consumer),
-        handler: inboxHandler(base.tx, consumer, logger),
+        handler: observedHandler(inboxHandler(base.tx, consumer, logger), {
+          queue: consumer.queue,
+          maxAttempts: config.EVENTS_MAX_ATTEMPTS,
+          tracing,
+          metrics,
+        }),
         maxAttempts: config.EVENTS_MAX_ATTEMPTS,
         retryDelayMs: config.EVENTS_RETRY_DELAY_MS,
         ...(consumer.prefetch ? { prefetch: consumer.prefetch } : {}),
@@ -242,8 +269,11 @@ export async function runService<Env extends z.ZodObject, Deps>(
         refusals,
         anonymousCallsPerMinute: config.ANONYMOUS_CALLS_PER_MINUTE,
         services: definition.services,
+        tracing,
+        metrics,
       }),
-      httpRoutes: definition.httpRoutes?.(context, deps) ?? {},
+      // /metrics is the platform's (Prometheus scrapes it inside the mesh; GET only).
+      httpRoutes: { ...definition.httpRoutes?.(context, deps), "/metrics": metricsRoute(metrics.registry) },
       corsOrigins: parseAllowedOrigins(config.CORS_ALLOWED_ORIGINS),
       routes(router) {
         definition.routes(router, context, deps);
@@ -263,6 +293,14 @@ export async function runService<Env extends z.ZodObject, Deps>(
     });
     logger.info({ port: server.port }, `${definition.name} listening`);
     const healthState = health as unknown as HealthState;
+    registerPlatformGauges(metrics, {
+      db,
+      bus,
+      queues,
+      health: healthState,
+      checks: ["", "database", "broker", "cache", ...(storage ? ["storage"] : [])],
+      poolMax: config.DATABASE_POOL_MAX,
+    });
     let stopping: Promise<void> | undefined;
     return {
       context,

@@ -17,6 +17,7 @@ import type { Clock } from "./clock.ts";
 import { startLocalS3 } from "./local-s3.ts";
 import type { Logger } from "./logging.ts";
 import { type RunningService, runService, type ServiceDefinition } from "./service.ts";
+import type { TracingOptions } from "./tracing.ts";
 
 /** Where the tests find the real servers; `.ci/run` and `npm run infra:up` start them. */
 export const testServers = {
@@ -166,7 +167,7 @@ export interface TestService {
 export async function startTestService<Env extends z.ZodObject, Deps>(
   definition: ServiceDefinition<Env, Deps>,
   env: Record<string, string> = {},
-  options: { db?: TestDatabase; logger?: Logger; clock?: Clock } = {},
+  options: { db?: TestDatabase; logger?: Logger; clock?: Clock; tracing?: TracingOptions } = {},
 ): Promise<TestService> {
   const db = options.db ?? (await createTestDatabase(definition.name));
   const service = await runService(definition, {
@@ -187,6 +188,7 @@ export async function startTestService<Env extends z.ZodObject, Deps>(
     },
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.tracing ? { tracing: options.tracing } : {}),
   });
   return {
     service,

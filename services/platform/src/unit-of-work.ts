@@ -8,9 +8,11 @@ import type { IncomingMessage } from "./bus.ts";
 import { principalKey, requestContextKey } from "./context.ts";
 import type { Database } from "./db.ts";
 import { FailedPreconditionError } from "./errors.ts";
+import type { PlatformMetrics } from "./metrics.ts";
 import type { OutboxRelay } from "./outbox.ts";
 import { type EventMeta, enqueueEvent } from "./outbox.ts";
 import { withoutSensitive } from "./redaction.ts";
+import { disabledTracing, SpanKind, type Tracing } from "./tracing.ts";
 
 /**
  * A result that is a failure to report only after the transaction commits (a
@@ -74,8 +76,45 @@ export interface Transactions {
   ): Promise<MessageShape<Res>>;
 }
 
-export function createTransactions(db: Database, relay: OutboxRelay): Transactions {
+/** What the unit of work reports: a span per transaction, in-flight and duration metrics, replays. */
+export interface TransactionTelemetry {
+  tracing?: Tracing | undefined;
+  metrics?: PlatformMetrics | undefined;
+}
+
+export function createTransactions(
+  db: Database,
+  relay: OutboxRelay,
+  telemetry: TransactionTelemetry = {},
+): Transactions {
+  const tracing = telemetry.tracing ?? disabledTracing;
+  const metrics = telemetry.metrics;
   const run = async <T>(
+    context: HandlerContext | undefined,
+    work: (uow: UnitOfWork) => Promise<T>,
+    cause?: IncomingMessage,
+  ): Promise<T> => {
+    const kind = cause ? "consume" : context ? "rpc" : "job";
+    if (!tracing.enabled && !metrics) return transaction(context, work, cause);
+    const started = performance.now();
+    let outcome = "committed";
+    metrics?.transactionsInFlight.inc({ kind });
+    try {
+      return await tracing.inSpan(
+        "db.transaction",
+        { kind: SpanKind.CLIENT, attributes: { "db.system.name": "postgresql", "consorcio.tx.kind": kind } },
+        () => transaction(context, work, cause),
+      );
+    } catch (error) {
+      outcome = "rolled_back";
+      throw error;
+    } finally {
+      metrics?.transactionsInFlight.dec({ kind });
+      metrics?.transactionSeconds.observe({ kind, outcome }, (performance.now() - started) / 1000);
+    }
+  };
+
+  const transaction = async <T>(
     context: HandlerContext | undefined,
     work: (uow: UnitOfWork) => Promise<T>,
     cause?: IncomingMessage,
@@ -93,6 +132,9 @@ export function createTransactions(db: Database, relay: OutboxRelay): Transactio
           traceparent: request?.traceparent,
           actor: context ? context.values.get(principalKey)?.subject : "system",
         };
+    // Traced, each event carries the context of this transaction's span: its consumers continue the trace.
+    const traceparent = tracing.enabled ? tracing.currentTraceparent() : undefined;
+    if (traceparent) meta.traceparent = traceparent;
     let published = false;
     const result = await db.fork().transactional(async (em) => {
       const value = await work({
@@ -138,6 +180,7 @@ export function createTransactions(db: Database, relay: OutboxRelay): Transactio
           if (!first || !requestHash.equals(first.request_hash)) {
             throw new FailedPreconditionError("request_id was already used for a different request");
           }
+          metrics?.idempotentReplays.inc({ method });
           const kept = fromBinary(responseSchema, new Uint8Array(first.response));
           return replay ? replay.restore(kept, uow) : kept;
         }
