@@ -1,5 +1,6 @@
 // Prometheus metrics of one service (prom-client), served at GET /metrics. One registry per
 // service, so the embedded mode's services (one process) each serve their own series.
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { HttpRoute } from "./server.ts";
 
@@ -11,6 +12,16 @@ export interface DomainCounter {
 /** What services use: `context.metrics.counter(...)`, once per name (a second call returns the same). */
 export interface ServiceMetrics {
   counter(name: string, help: string, labels?: readonly string[]): DomainCounter;
+  /**
+   * A counter of a fact the service publishes: +1 for each event of `schema` whose transaction
+   * committed (never for a rolled-back one or an idempotent replay), labelled by `labels(event)`.
+   */
+  countEvents<Desc extends DescMessage>(
+    schema: Desc,
+    name: string,
+    help: string,
+    labels?: { names: readonly string[]; of(event: MessageShape<Desc>): Record<string, string> },
+  ): void;
 }
 
 const RPC_LABELS = ["rpc_service", "rpc_method", "code"] as const;
@@ -36,6 +47,8 @@ export interface PlatformMetrics extends ServiceMetrics {
   cacheRequests: Counter<"result">;
   transactionsInFlight: Gauge<"kind">;
   transactionSeconds: Histogram<"kind" | "outcome">;
+  /** The event counters of `countEvents`, by event type (the unit of work calls them after commit). */
+  eventCounters: Map<string, (event: unknown) => void>;
   /** Registers a gauge read at scrape time through a cached, time-bounded probe. */
   probeGauge(
     name: string,
@@ -90,8 +103,27 @@ export function createMetrics(service: string): PlatformMetrics {
   const wrap = (counter: Counter<string>): DomainCounter => ({
     inc: (labels, value = 1) => (labels ? counter.inc(labels, value) : counter.inc(value)),
   });
+  const eventCounters = new Map<string, (event: unknown) => void>();
+  const counter = (name: string, help: string, labels: readonly string[] = []): DomainCounter => {
+    const existing = domain.get(name);
+    if (existing) return wrap(existing);
+    if (!NAME.test(name)) throw new Error(`invalid metric name ${name}`);
+    const created = new Counter({ name, help, labelNames: labels, registers });
+    domain.set(name, created);
+    return wrap(created);
+  };
   return {
     registry,
+    eventCounters,
+    counter,
+    countEvents(schema, name, help, labels) {
+      const count = counter(name, help, labels?.names ?? []);
+      const previous = eventCounters.get(schema.typeName);
+      eventCounters.set(schema.typeName, (event) => {
+        previous?.(event);
+        count.inc(labels?.of(event as MessageShape<typeof schema>));
+      });
+    },
     rpcServerHandled: new Counter({
       name: "rpc_server_handled_total",
       help: "RPCs completed by this service, by method and status code.",
@@ -202,14 +234,6 @@ export function createMetrics(service: string): PlatformMetrics {
           }
         },
       });
-    },
-    counter(name, help, labels = []) {
-      const existing = domain.get(name);
-      if (existing) return wrap(existing);
-      if (!NAME.test(name)) throw new Error(`invalid metric name ${name}`);
-      const created = new Counter({ name, help, labelNames: labels, registers });
-      domain.set(name, created);
-      return wrap(created);
     },
   };
 }

@@ -136,11 +136,15 @@ export function createTransactions(
     const traceparent = tracing.enabled ? tracing.currentTraceparent() : undefined;
     if (traceparent) meta.traceparent = traceparent;
     let published = false;
+    // Domain counters of published facts (countEvents) count only what committed.
+    const facts: Array<() => void> = [];
     const result = await db.fork().transactional(async (em) => {
       const value = await work({
         em,
         publish(schema, event) {
           published = true;
+          const count = metrics?.eventCounters.get(schema.typeName);
+          if (count) facts.push(() => count(event));
           return enqueueEvent(em, schema, event, meta);
         },
       });
@@ -153,6 +157,7 @@ export function createTransactions(
       return value;
     });
     if (published) relay.wake();
+    for (const fact of facts) fact();
     return result;
   };
 

@@ -26,7 +26,7 @@ import {
 import { createTracing, disabledTracing, otlpTracesUrl, samplerFromEnv } from "../src/tracing.ts";
 import { WidgetCriadoSchema, WidgetTocadoSchema } from "./gen/consorcio/platformtest/v1/widget_pb.js";
 import { WidgetService } from "./gen/consorcio/platformtest/v1/widget_service_pb.js";
-import { POISON, widgetService } from "./widget-service.ts";
+import { FAIL_AFTER_WRITE, POISON, widgetService } from "./widget-service.ts";
 
 const TRACE_ID = randomUUID().replaceAll("-", "");
 const CALLER_SPAN = "00f067aa0ba902b7";
@@ -90,6 +90,15 @@ describe("observability", () => {
     client = createClient(
       WidgetService,
       createConnectTransport({ baseUrl: running.service.url, httpVersion: "2" }),
+    );
+    running.service.context.metrics.countEvents(
+      WidgetCriadoSchema,
+      "consorcio_widgets_criados_total",
+      "Widgets criados.",
+      {
+        names: ["origem"],
+        of: () => ({ origem: "teste" }),
+      },
     );
     token = await issuer.token({ roles: [Role.OPERADOR] });
     admin = await issuer.token({ roles: [Role.ADMIN] });
@@ -171,6 +180,9 @@ describe("observability", () => {
     const requestId = uuidv7();
     await client.createWidget({ name: "uma-vez", amountCentavos: 1n, requestId }, auth);
     await client.createWidget({ name: "uma-vez", amountCentavos: 1n, requestId }, auth);
+    await expect(
+      client.createWidget({ name: `${FAIL_AFTER_WRITE}-x`, amountCentavos: 1n }, auth),
+    ).rejects.toThrow();
     await service.context.cache.get("absent");
     await service.context.cache.set("present", "1", 60);
     await service.context.cache.get("present");
@@ -253,6 +265,7 @@ describe("observability", () => {
       health_serving: "GAUGE",
       nodejs_eventloop_lag_seconds: "GAUGE",
       lances_registrados_total: "COUNTER",
+      consorcio_widgets_criados_total: "COUNTER",
     };
     for (const [name, type] of Object.entries(types)) {
       expect(families.get(name)?.type, name).toBe(type);
@@ -297,6 +310,8 @@ describe("observability", () => {
     expect(
       sample(families, "lances_registrados_total", { tipo: "livre", service: "platformtest" })?.value,
     ).toBe("1");
+    // The first trace's widget and the first "uma-vez": not the replay, not the rolled-back one.
+    expect(sample(families, "consorcio_widgets_criados_total", { origem: "teste" })?.value).toBe("2");
     expect((await running.service.context.bus.takeDeadLetters(queue)).length).toBe(1);
   });
 

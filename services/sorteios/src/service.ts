@@ -1,4 +1,10 @@
+import { Modalidade } from "@consorcio/gen/consorcio/sorteios/v1/assembleia_pb.js";
 import { AssembleiaService } from "@consorcio/gen/consorcio/sorteios/v1/assembleia_service_pb.js";
+import {
+  ContemplacaoProcessadaSchema,
+  LanceRegistradoSchema,
+} from "@consorcio/gen/consorcio/sorteios/v1/eventos_pb.js";
+import { TipoLance } from "@consorcio/gen/consorcio/sorteios/v1/lance_pb.js";
 import { LanceService } from "@consorcio/gen/consorcio/sorteios/v1/lance_service_pb.js";
 import { SorteioService } from "@consorcio/gen/consorcio/sorteios/v1/sorteio_service_pb.js";
 import type { ServiceDefinition } from "@consorcio/platform";
@@ -38,7 +44,17 @@ export const service: ServiceDefinition<typeof env, Deps> = {
   env,
   entities,
   migrations,
-  async prepare({ clients, clock, config }) {
+  async prepare({ clients, clock, config, metrics }) {
+    metrics.countEvents(LanceRegistradoSchema, "consorcio_lances_total", "Lances registrados, por tipo.", {
+      names: ["tipo"],
+      of: (e) => ({ tipo: TipoLance[e.tipo] ?? "unknown" }),
+    });
+    metrics.countEvents(
+      ContemplacaoProcessadaSchema,
+      "consorcio_contemplacoes_total",
+      "Contemplações, por modalidade.",
+      { names: ["modalidade"], of: (e) => ({ modalidade: Modalidade[e.modalidade] ?? "unknown" }) },
+    );
     const peers = new Peers(clients);
     const assembleias = new AssembleiaUseCases(peers);
     return {
