@@ -1,0 +1,52 @@
+// The logged-in session: access and refresh token in a file only its owner can read (0600).
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { configDir } from "./config.ts";
+
+export interface Credentials {
+  identidadeUrl: string;
+  username: string;
+  accessToken: string;
+  refreshToken: string;
+  /** Epoch milliseconds at which the access token expires. */
+  accessExpiresAt: number;
+}
+
+export function credentialsFile(): string {
+  return join(configDir(), "credentials.json");
+}
+
+export function loadCredentials(): Credentials | undefined {
+  const file = credentialsFile();
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as Credentials;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written beside and renamed into place, so a crash never leaves half a file (or a readable one). */
+export function saveCredentials(credentials: Credentials): void {
+  const dir = configDir();
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = credentialsFile();
+  const staging = `${file}.${process.pid}.tmp`;
+  writeFileSync(staging, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(staging, 0o600);
+  renameSync(staging, file);
+}
+
+export function deleteCredentials(): void {
+  rmSync(credentialsFile(), { force: true });
+}
+
+/** The claims of a JWT, unverified (the services verify it; this only shows them). */
+export function tokenClaims(token: string): Record<string, unknown> {
+  const payload = token.split(".")[1] ?? "";
+  try {
+    return JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}

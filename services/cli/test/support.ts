@@ -1,0 +1,91 @@
+// The real CLI as a child process (Node 24, the `consorcio` bin) against real identidade,
+// consorciados and grupos started in-process on fresh databases; grupos trusts identidade's keys.
+import { execFile } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { deleteQueues, startTestService } from "@consorcio/platform/testing.ts";
+import { service as consorciadosService } from "../../consorciados/src/service.ts";
+import { service as gruposService } from "../../grupos/src/service.ts";
+import { service as identidadeService } from "../../identidade/src/service.ts";
+
+export const BIN = fileURLToPath(new URL("../bin/consorcio.js", import.meta.url));
+export const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function startPlatform() {
+  const adminPassword = `Adm-${randomBytes(12).toString("base64url")}`;
+  const secret = randomBytes(24).toString("base64url");
+  const queue = `cli.test.${randomUUID().slice(0, 8)}`;
+  const identidade = await startTestService(identidadeService, {
+    IDENTIDADE_SECRET_KEY: randomBytes(32).toString("base64"),
+    CONSORCIO_ADMIN_PASSWORD: adminPassword,
+    SERVICE_ACCOUNTS: JSON.stringify({ grupos: secret }),
+  });
+  const jwksUrl = `${identidade.service.url}/.well-known/jwks.json`;
+  const consorciados = await startTestService(consorciadosService, {
+    PII_MASTER_KEY: randomBytes(32).toString("base64"),
+    PII_INDEX_KEY: randomBytes(32).toString("base64"),
+    JWKS_URL: jwksUrl,
+    CONSORCIADOS_QUEUE: `${queue}.consorciados`,
+  });
+  const grupos = await startTestService(gruposService, {
+    JWKS_URL: jwksUrl,
+    IDENTIDADE_URL: identidade.service.url,
+    CONSORCIADOS_URL: consorciados.service.url,
+    SERVICE_CLIENT_SECRET: secret,
+    GRUPOS_QUEUE: queue,
+  });
+  const configDir = await mkdtemp(join(tmpdir(), "consorcio-cli-"));
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: configDir,
+    CONSORCIO_CONFIG_DIR: configDir,
+    IDENTIDADE_URL: identidade.service.url,
+    CONSORCIADOS_URL: consorciados.service.url,
+    GRUPOS_URL: grupos.service.url,
+  };
+
+  /** `consorcio <args>` under this Node 24, as the bin runs it; `input` goes to its stdin. */
+  function cli(args: string[], options: { input?: string; via?: "node" | "npx" } = {}): Promise<Run> {
+    const [file, argv] =
+      options.via === "npx"
+        ? ["npx", ["--no-install", "consorcio", ...args]]
+        : [process.execPath, [BIN, ...args]];
+    return new Promise((resolve) => {
+      const child = execFile(file, argv, { env, cwd: ROOT, timeout: 30_000 }, (error, stdout, stderr) =>
+        resolve({
+          code: error ? (typeof error.code === "number" ? error.code : 1) : 0,
+          stdout: String(stdout),
+          stderr: String(stderr),
+        }),
+      );
+      child.stdin?.end(options.input ?? "");
+    });
+  }
+
+  return {
+    adminPassword,
+    configDir,
+    identidade,
+    consorciados,
+    grupos,
+    cli,
+    async stop() {
+      await grupos.stop();
+      await consorciados.stop();
+      await identidade.stop();
+      await deleteQueues([queue]);
+      await rm(configDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type Platform = Awaited<ReturnType<typeof startPlatform>>;
