@@ -20,6 +20,8 @@ const COPIED = [
   PATHS.chart,
   PATHS.sql,
   "scripts/create-databases-sql.ts",
+  PATHS.runbooks,
+  "third_party/schemas",
 ];
 
 const fixtures: string[] = [];
@@ -424,7 +426,9 @@ describe("check:deploy on broken copies", () => {
     expect(problems).toContain(
       "envoy/envoy.yaml: no cluster for documentos (services/documentos/src/main.ts exists)",
     );
-    expect(problems).toContain("envoy/envoy.yaml: no route with prefix /consorcio.documentos.v1. for documentos");
+    expect(problems).toContain(
+      "envoy/envoy.yaml: no route with prefix /consorcio.documentos.v1. for documentos",
+    );
     expect(problems).toContainEqual(
       expect.stringMatching(/^istio\/services\/documentos\.yaml: needs the allow policy of documentos/),
     );
@@ -611,6 +615,79 @@ describe("check:deploy on broken copies", () => {
     edit(root, PATHS.sql, (t) => t.replace("('consorcio_documentos'),\n", ""));
     expect(problemsOf(root)).toContain(
       "scripts/sql/create-databases.sql: stale: regenerate with `npx node scripts/create-databases-sql.ts`",
+    );
+  });
+});
+
+describe("check:deploy on the observability files", () => {
+  it("reports a dashboard that breaks Grafana's schema, is stale, or is missing", () => {
+    const root = fixture();
+    const rel = `${PATHS.dashboards}/sorteios.json`;
+    const doc = JSON.parse(read(root, rel));
+    delete doc.schemaVersion;
+    doc.panels[1].gridPos.w = 30;
+    doc.panels[1].legend = "not a panel field";
+    write(root, rel, JSON.stringify(doc));
+    rmSync(join(root, PATHS.dashboards, "overview.json"));
+    const problems = problemsOf(root);
+    expect(problems).toContainEqual(
+      expect.stringMatching(/sorteios\.json: Grafana dashboard schema: .*schemaVersion/),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/sorteios\.json: Grafana dashboard schema: \/panels\/1\/gridPos\/w/),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/sorteios\.json: Grafana dashboard schema: .*additional properties \(legend\)/),
+    );
+    expect(problems).toContainEqual(expect.stringMatching(/sorteios\.json: stale/));
+    expect(problems).toContainEqual(expect.stringMatching(/overview\.json: missing/));
+  });
+
+  it("reports alerts that break the PrometheusRule CRD, lack a runbook, or are missing", () => {
+    const root = fixture();
+    editYaml(root, PATHS.alerts, (doc: Any) => {
+      const [rpc] = doc.groups;
+      rpc.rules[0].for = "ten minutes";
+      rpc.rules[1].severity = "warning";
+      rpc.rules[2].annotations.runbook = "docs/runbooks.md#no-such-heading";
+      rpc.rules = rpc.rules.filter((rule: Any) => rule.alert !== "ConsorcioHighLatency");
+      doc.groups.push({ interval: "1m", rules: [] });
+    });
+    const problems = problemsOf(root);
+    expect(problems).toContainEqual(
+      expect.stringMatching(
+        /alerts\.yaml: PrometheusRule CRD schema: \/spec\/groups\/0\/rules\/0\/for must match pattern/,
+      ),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(
+        /alerts\.yaml: PrometheusRule CRD schema: \/spec\/groups\/3 must have required property 'name'/,
+      ),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/alerts\.yaml: alert ConsorcioHighLatency is missing/),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/ConsorcioNotServing: docs\/runbooks\.md has no heading #no-such-heading/),
+    );
+  });
+
+  it("reports an unknown rule field (strict field validation) and a template outside its switch", () => {
+    const root = fixture();
+    editYaml(root, PATHS.alerts, (doc: Any) => {
+      doc.groups[0].rules[0].severity = "critical";
+    });
+    edit(root, `${PATHS.templates}/servicemonitor.yaml`, (text) => text.replace(/^\{\{- if [^\n]+\n/, ""));
+    const problems = problemsOf(root);
+    expect(problems).toContainEqual(
+      expect.stringMatching(
+        /alerts\.yaml: PrometheusRule CRD schema: \/spec\/groups\/0\/rules\/0 must NOT have additional properties \(severity\)/,
+      ),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(
+        /servicemonitor\.yaml: must be wrapped in \{\{- if \.Values\.metrics\.serviceMonitor\.enabled \}\}/,
+      ),
     );
   });
 });
