@@ -18,6 +18,11 @@
 // - database roles: a service's migrations run apart (compose's <name>-migrate, Helm's migrate
 //   Job) with the migration role's URL only, and the service itself gets only its own role's
 //   DATABASE_URL;
+// - observability: the Grafana dashboards (helm/consorcio/dashboards/, what scripts/dashboards.ts
+//   renders, one per service and an overview) validate against Grafana's dashboard schema, the
+//   alerts (helm/consorcio/rules/alerts.yaml) against the PrometheusRule CRD's schema (both in
+//   third_party/schemas/), each alert names a runbook heading of docs/runbooks.md, and the
+//   ServiceMonitor, PrometheusRule and dashboard templates sit behind their values switches;
 // - scripts/sql/create-databases.sql is what scripts/create-databases-sql.ts renders.
 //
 // Usage: npm run check:deploy   (exit 1 and one line per problem when something is wrong)
@@ -36,6 +41,7 @@ import {
   type ServiceName,
 } from "../services/platform/src/catalog.ts";
 import { CREATE_DATABASES_SQL_PATH, migratorRole, renderCreateDatabasesSql } from "./create-databases-sql.ts";
+import { DASHBOARDS_DIR, renderDashboards } from "./dashboards.ts";
 
 export interface DeployCheckResult {
   /** Domain services found in services/ (with src/main.ts), in catalog order. */
@@ -58,8 +64,23 @@ export const PATHS = {
   values: "helm/consorcio/values.yaml",
   valuesSchema: "helm/consorcio/values.schema.json",
   templates: "helm/consorcio/templates",
+  dashboards: DASHBOARDS_DIR,
+  alerts: "helm/consorcio/rules/alerts.yaml",
+  runbooks: "docs/runbooks.md",
+  dashboardSchema: "third_party/schemas/grafana/dashboard.schema.json",
+  prometheusRuleSchema: "third_party/schemas/prometheus-operator/prometheusrule.schema.json",
   sql: CREATE_DATABASES_SQL_PATH,
 } as const;
+
+/** The alerts the chart must ship (issue 15), each with a runbook. */
+export const REQUIRED_ALERTS = [
+  "ConsorcioHighErrorRate",
+  "ConsorcioHighLatency",
+  "ConsorcioNotServing",
+  "ConsorcioOutboxBacklogGrowing",
+  "ConsorcioDeadLetters",
+  "ConsorcioCertificateExpiringSoon",
+] as const;
 
 /** The Envoy HTTP filters, in order; the transcoder only when some domain service exists. */
 export const ENVOY_FILTERS = [
@@ -948,6 +969,160 @@ function checkHelm(root: string, services: ServiceName[], problems: Problems): v
   }
 }
 
+// ------------------------------------------------------------------------------ observability
+
+function compileSchema(ajv: Ajv, root: string, rel: string, problems: Problems, adapt = (s: Schema) => s) {
+  try {
+    return ajv.compile(adapt(JSON.parse(readFileSync(join(root, rel), "utf8")) as Schema));
+  } catch (error) {
+    problems.add(rel, `unusable schema: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+/**
+ * A CRD's openAPIV3Schema as the API server applies it with strict field validation: an object
+ * that lists its properties takes no other; the x-kubernetes-* markers are not JSON Schema.
+ */
+export function strictCrdSchema(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(strictCrdSchema);
+  if (!isObject(node)) return node;
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key.startsWith("x-kubernetes-")) continue;
+    out[key] =
+      key === "properties"
+        ? Object.fromEntries(Object.entries(asObject(value)).map(([k, v]) => [k, strictCrdSchema(v) as Json]))
+        : (strictCrdSchema(value) as Json);
+  }
+  if (isObject(out.properties) && out.additionalProperties === undefined) out.additionalProperties = false;
+  return out;
+}
+
+/** GitHub's heading anchors: lower case, punctuation dropped, spaces as dashes. */
+function headingAnchors(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  for (const m of markdown.matchAll(/^#{1,6}\s+(.+?)\s*$/gm)) {
+    anchors.add(
+      (m[1] ?? "")
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+        .replace(/\s/g, "-"),
+    );
+  }
+  return anchors;
+}
+
+function checkObservability(root: string, services: ServiceName[], problems: Problems): void {
+  const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false });
+  // Dashboards: valid, unique, current, one per deployed service plus the overview.
+  const validateDashboard = compileSchema(ajv, root, PATHS.dashboardSchema, problems);
+  const rendered = renderDashboards();
+  const files = existsSync(join(root, PATHS.dashboards))
+    ? readdirSync(join(root, PATHS.dashboards)).filter((n) => n.endsWith(".json"))
+    : [];
+  const uids = new Map<string, string>();
+  for (const file of files) {
+    const rel = `${PATHS.dashboards}/${file}`;
+    const text = readFileSync(join(root, rel), "utf8");
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch (error) {
+      problems.add(rel, `not JSON: ${(error as Error).message}`);
+      continue;
+    }
+    if (validateDashboard && !validateDashboard(doc)) {
+      for (const e of validateDashboard.errors ?? [])
+        problems.add(rel, `Grafana dashboard schema: ${formatAjvError(e)}`);
+    }
+    const uid = String(asObject(doc as Json).uid ?? "");
+    const other = uids.get(uid);
+    if (other) problems.add(rel, `uid ${uid} is also the uid of ${other}`);
+    uids.set(uid, rel);
+    if (!(file in rendered))
+      problems.add(rel, "not rendered by scripts/dashboards.ts (a service that is not in the catalog?)");
+    // Compared as JSON: the files are biome-formatted after rendering.
+    else if (JSON.stringify(JSON.parse(rendered[file] ?? "null")) !== JSON.stringify(doc))
+      problems.add(rel, "stale: regenerate with `npx node scripts/dashboards.ts`");
+  }
+  for (const name of ["overview", ...services]) {
+    if (!files.includes(`${name}.json`))
+      problems.add(`${PATHS.dashboards}/${name}.json`, "missing (npx node scripts/dashboards.ts)");
+  }
+
+  // Alerts: the PrometheusRule the template builds from rules/alerts.yaml, against the CRD.
+  const validateRule = compileSchema(
+    ajv,
+    root,
+    PATHS.prometheusRuleSchema,
+    problems,
+    (schema) => strictCrdSchema(schema) as Schema,
+  );
+  const spec = readYaml(root, PATHS.alerts, problems);
+  const runbooks = existsSync(join(root, PATHS.runbooks))
+    ? readFileSync(join(root, PATHS.runbooks), "utf8")
+    : "";
+  if (!runbooks) problems.add(PATHS.runbooks, "missing: every alert needs a runbook");
+  const anchors = headingAnchors(runbooks);
+  if (validateRule) {
+    const rule = {
+      apiVersion: "monitoring.coreos.com/v1",
+      kind: "PrometheusRule",
+      metadata: { name: "consorcio" },
+      spec,
+    };
+    if (!validateRule(rule)) {
+      for (const e of validateRule.errors ?? [])
+        problems.add(PATHS.alerts, `PrometheusRule CRD schema: ${formatAjvError(e)}`);
+    }
+  }
+  const alerts = new Set<string>();
+  for (const group of Array.isArray(asObject(spec).groups) ? (asObject(spec).groups as Json[]) : []) {
+    for (const raw of Array.isArray(asObject(group).rules) ? (asObject(group).rules as Json[]) : []) {
+      const rule = asObject(raw);
+      if (typeof rule.alert !== "string") continue;
+      if (rule.record !== undefined) problems.add(PATHS.alerts, `${rule.alert}: sets both alert and record`);
+      if (alerts.has(rule.alert)) problems.add(PATHS.alerts, `${rule.alert}: defined twice`);
+      alerts.add(rule.alert);
+      if (typeof asObject(rule.labels).severity !== "string")
+        problems.add(PATHS.alerts, `${rule.alert}: no severity label`);
+      const runbook = String(asObject(rule.annotations).runbook ?? "");
+      const anchor = runbook.startsWith(`${PATHS.runbooks}#`)
+        ? runbook.slice(PATHS.runbooks.length + 1)
+        : undefined;
+      if (!anchor)
+        problems.add(PATHS.alerts, `${rule.alert}: annotations.runbook must be ${PATHS.runbooks}#<heading>`);
+      else if (runbooks && !anchors.has(anchor))
+        problems.add(PATHS.alerts, `${rule.alert}: ${PATHS.runbooks} has no heading #${anchor}`);
+    }
+  }
+  for (const name of REQUIRED_ALERTS)
+    if (!alerts.has(name)) problems.add(PATHS.alerts, `alert ${name} is missing`);
+
+  // Templates: each behind its switch.
+  const switches: Array<[string, string]> = [
+    ["servicemonitor.yaml", ".Values.metrics.serviceMonitor.enabled"],
+    ["prometheusrule.yaml", ".Values.metrics.prometheusRule.enabled"],
+    ["dashboards.yaml", ".Values.metrics.dashboards.enabled"],
+  ];
+  for (const [file, value] of switches) {
+    const src = readTemplate(root, file);
+    if (!src.startsWith(`{{- if ${value} }}`))
+      problems.add(`${PATHS.templates}/${file}`, `must be wrapped in {{- if ${value} }}`);
+  }
+  if (!readTemplate(root, "prometheusrule.yaml").includes('.Files.Get "rules/alerts.yaml"'))
+    problems.add(`${PATHS.templates}/prometheusrule.yaml`, "must build its spec from rules/alerts.yaml");
+  const deployment = readTemplate(root, "deployment.yaml");
+  for (const annotation of ["prometheus.io/scrape", "prometheus.io/port", "prometheus.io/path: /metrics"]) {
+    if (!deployment.includes(annotation))
+      problems.add(
+        `${PATHS.templates}/deployment.yaml`,
+        `pods need the ${annotation} annotation (Istio metrics merging)`,
+      );
+  }
+}
+
 function readTemplate(root: string, name: string): string {
   const path = join(root, PATHS.templates, name);
   return existsSync(path) ? readFileSync(path, "utf8") : "";
@@ -975,6 +1150,7 @@ export function checkDeploy(root: string): DeployCheckResult {
   checkEnvoy(root, services, protoServices, problems);
   checkIstio(root, services, problems);
   checkHelm(root, services, problems);
+  checkObservability(root, services, problems);
   checkSql(root, problems);
   return { services, protoServices, problems: problems.list };
 }
