@@ -1,4 +1,5 @@
 // What sorteios asks grupos and financeiro, through the platform's service clients.
+import { createHash } from "node:crypto";
 import type { HandlerContext } from "@connectrpc/connect";
 import { LedgerService } from "@consorcio/gen/consorcio/financeiro/v1/ledger_service_pb.js";
 import { RestituicaoService } from "@consorcio/gen/consorcio/financeiro/v1/restituicao_service_pb.js";
@@ -79,11 +80,19 @@ export class Peers {
   ): Promise<bigint> {
     const { restituicao } = await this.clients.get(RestituicaoService, context).calculateRestituicao({
       ...input,
-      requestId: `sorteios:${input.assembleiaId}:${input.cotaId}`,
+      requestId: restituicaoRequestId(input.assembleiaId, input.cotaId),
     });
     if (!restituicao) throw new Error(`financeiro answered no restituição for ${input.cotaId}`);
     return restituicao.valorCentavos;
   }
+}
+
+/**
+ * The request id of an assembleia's CalculateRestituicao of a cota: a digest of both ids, since
+ * the contract allows 64 characters and the two UUIDs with a prefix are 82.
+ */
+export function restituicaoRequestId(assembleiaId: string, cotaId: string): string {
+  return `sorteios:restituicao:${createHash("sha256").update(`${assembleiaId}:${cotaId}`).digest("base64url").slice(0, 32)}`;
 }
 
 /** Competes in sorteio and lances: ATIVA and not contemplated (no overdue parcela: not INADIMPLENTE). */

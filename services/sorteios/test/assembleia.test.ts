@@ -34,6 +34,7 @@ import { connectRabbitMqBus, createLogger, type EventBus, type IncomingMessage }
 import { createTestIssuer, deleteQueues, eventually, testServers } from "@consorcio/platform/testing.ts";
 import { uuidv7 } from "uuidv7";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { restituicaoRequestId } from "../src/peers.ts";
 import { AGENDAMENTO_JOB } from "../src/service.ts";
 import { addGrupo, bearer, type Issuer, PRECO, QUEUE_PREFIX, startPeers, startSorteios } from "./support.ts";
 
@@ -327,7 +328,7 @@ describe("an assembleia", () => {
     expect(apuracao?.saldoFinalCentavos).toBe(100_000n);
     expect(apuracao?.entradaSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.parse(apuracao?.entradaJson ?? "{}").fundoComumCentavos).toBe(FUNDO_COMUM.toString());
-    expect(peers.state.restituicaoCalls).toEqual([`sorteios:${id}:${setup.cota(360).id}`]);
+    expect(peers.state.restituicaoCalls).toEqual([restituicaoRequestId(id, setup.cota(360).id)]);
 
     // The stored assembleia re-runs to the same result.
     const verify = await sorteios.assembleias.verifyApuracao({ id }, bearer(staff.gerente));
