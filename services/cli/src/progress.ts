@@ -3,7 +3,7 @@
 import ora from "ora";
 
 export async function withSpinner<T>(text: string, work: () => Promise<T>, json: boolean): Promise<T> {
-  const spinner = ora({ text, stream: process.stderr, isEnabled: !json && process.stderr.isTTY === true });
+  const spinner = ora({ text, stream: process.stderr, isSilent: json || process.stderr.isTTY !== true });
   const started = Date.now();
   const ticker = setInterval(() => {
     spinner.text = `${text} (${Math.round((Date.now() - started) / 1000)} s)`;

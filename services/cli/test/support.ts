@@ -20,40 +20,26 @@ export interface Run {
   stderr: string;
 }
 
-export async function startPlatform() {
+/** identidade on a fresh database with a known admin password (and grupos' service account). */
+export async function startIdentidade(serviceSecret = randomBytes(24).toString("base64url")) {
   const adminPassword = `Adm-${randomBytes(12).toString("base64url")}`;
-  const secret = randomBytes(24).toString("base64url");
-  const queue = `cli.test.${randomUUID().slice(0, 8)}`;
   const identidade = await startTestService(identidadeService, {
     IDENTIDADE_SECRET_KEY: randomBytes(32).toString("base64"),
     CONSORCIO_ADMIN_PASSWORD: adminPassword,
-    SERVICE_ACCOUNTS: JSON.stringify({ grupos: secret }),
+    SERVICE_ACCOUNTS: JSON.stringify({ grupos: serviceSecret }),
   });
-  const jwksUrl = `${identidade.service.url}/.well-known/jwks.json`;
-  const consorciados = await startTestService(consorciadosService, {
-    PII_MASTER_KEY: randomBytes(32).toString("base64"),
-    PII_INDEX_KEY: randomBytes(32).toString("base64"),
-    JWKS_URL: jwksUrl,
-    CONSORCIADOS_QUEUE: `${queue}.consorciados`,
-  });
-  const grupos = await startTestService(gruposService, {
-    JWKS_URL: jwksUrl,
-    IDENTIDADE_URL: identidade.service.url,
-    CONSORCIADOS_URL: consorciados.service.url,
-    SERVICE_CLIENT_SECRET: secret,
-    GRUPOS_QUEUE: queue,
-  });
+  return { identidade, adminPassword, jwksUrl: `${identidade.service.url}/.well-known/jwks.json` };
+}
+
+/** Runs `consorcio <args>` under this Node 24, as the bin does (or through npx), with its own config dir. */
+export async function cliRunner(urls: Record<string, string>) {
   const configDir = await mkdtemp(join(tmpdir(), "consorcio-cli-"));
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: configDir,
     CONSORCIO_CONFIG_DIR: configDir,
-    IDENTIDADE_URL: identidade.service.url,
-    CONSORCIADOS_URL: consorciados.service.url,
-    GRUPOS_URL: grupos.service.url,
+    ...urls,
   };
-
-  /** `consorcio <args>` under this Node 24, as the bin runs it; `input` goes to its stdin. */
   function cli(args: string[], options: { input?: string; via?: "node" | "npx" } = {}): Promise<Run> {
     const [file, argv] =
       options.via === "npx"
@@ -70,7 +56,31 @@ export async function startPlatform() {
       child.stdin?.end(options.input ?? "");
     });
   }
+  return { configDir, cli, cleanup: () => rm(configDir, { recursive: true, force: true }) };
+}
 
+export async function startPlatform() {
+  const secret = randomBytes(24).toString("base64url");
+  const queue = `cli.test.${randomUUID().slice(0, 8)}`;
+  const { identidade, adminPassword, jwksUrl } = await startIdentidade(secret);
+  const consorciados = await startTestService(consorciadosService, {
+    PII_MASTER_KEY: randomBytes(32).toString("base64"),
+    PII_INDEX_KEY: randomBytes(32).toString("base64"),
+    JWKS_URL: jwksUrl,
+    CONSORCIADOS_QUEUE: `${queue}.consorciados`,
+  });
+  const grupos = await startTestService(gruposService, {
+    JWKS_URL: jwksUrl,
+    IDENTIDADE_URL: identidade.service.url,
+    CONSORCIADOS_URL: consorciados.service.url,
+    SERVICE_CLIENT_SECRET: secret,
+    GRUPOS_QUEUE: queue,
+  });
+  const { configDir, cli, cleanup } = await cliRunner({
+    IDENTIDADE_URL: identidade.service.url,
+    CONSORCIADOS_URL: consorciados.service.url,
+    GRUPOS_URL: grupos.service.url,
+  });
   return {
     adminPassword,
     configDir,
@@ -83,7 +93,7 @@ export async function startPlatform() {
       await consorciados.stop();
       await identidade.stop();
       await deleteQueues([queue]);
-      await rm(configDir, { recursive: true, force: true });
+      await cleanup();
     },
   };
 }

@@ -14,11 +14,13 @@ import {
 import {
   GenerateCobrancaResponseSchema,
   ImportRetornoCnabResponseSchema,
+  ListParcelasResponseSchema,
   ParcelaService,
 } from "@consorcio/gen/consorcio/financeiro/v1/parcela_service_pb.js";
 import type { Command } from "commander";
 import { action } from "../context.ts";
 import { CliError, UsageError } from "../errors.ts";
+import { enumValue, parseInteger } from "../input.ts";
 import { date, details, enumName, percent, print, printJson, reais, table } from "../output.ts";
 import { withSpinner } from "../progress.ts";
 
@@ -57,6 +59,70 @@ export function financeiroCommands(program: Command): void {
               ["vencimento", date(response.vencimento)],
             ]),
           );
+      }),
+    );
+
+  const parcelas = program.command("parcelas").description("parcelas billed");
+  parcelas
+    .command("list")
+    .description("a grupo's or a cota's parcelas (nosso número, value, situação)")
+    .option("--grupo <grupo-id>")
+    .option("--cota <cota-id>")
+    .option("--competencia <YYYY-MM>")
+    .option("--situacao <situacao>", "ABERTA, PARCIAL, PAGA, VENCIDA, CANCELADA")
+    .option("--page-size <n>", "parcelas a page", "100")
+    .option("--page-token <token>")
+    .action(
+      action<{
+        grupo?: string;
+        cota?: string;
+        competencia?: string;
+        situacao?: string;
+        pageSize: string;
+        pageToken?: string;
+      }>(async (context, options) => {
+        if (!options.grupo && !options.cota) throw new UsageError("--grupo or --cota");
+        const response = await context.session.client(ParcelaService, "financeiro").listParcelas({
+          grupoId: options.grupo ?? "",
+          cotaId: options.cota ?? "",
+          competencia: options.competencia ?? "",
+          situacao: options.situacao ? enumValue(ParcelaSituacaoSchema, options.situacao, "--situacao") : 0,
+          pageSize: parseInteger(options.pageSize, "--page-size"),
+          pageToken: options.pageToken ?? "",
+        });
+        if (context.json) {
+          printJson(ListParcelasResponseSchema, response);
+          return;
+        }
+        print(
+          table(
+            [
+              "id",
+              "cota",
+              "nº",
+              "competência",
+              "tipo",
+              "vencimento",
+              "valor",
+              "pago",
+              "situação",
+              "nosso número",
+            ],
+            response.parcelas.map((p) => [
+              p.id,
+              p.cotaId,
+              p.numero,
+              p.competencia,
+              enumName(ParcelaTipoSchema, p.tipo),
+              date(p.vencimento),
+              reais(p.valorCentavos),
+              reais(p.pagoCentavos),
+              enumName(ParcelaSituacaoSchema, p.situacao),
+              p.nossoNumero,
+            ]),
+          ),
+        );
+        if (response.nextPageToken) print(`more: --page-token ${response.nextPageToken}`);
       }),
     );
 
@@ -163,12 +229,15 @@ export function financeiroCommands(program: Command): void {
         );
         print(
           table(
-            ["fundo", "% amortizado"],
+            ["fundo", "amortizado", "a amortizar"],
             [
-              ["fundo comum", percent(extrato.fundoComumPagoPercentual)],
-              ["taxa de administração", percent(extrato.taxaAdministracaoPagaPercentual)],
-              ["fundo de reserva", percent(extrato.fundoReservaPagoPercentual)],
-              ["fundo comum devido", percent(extrato.fundoComumDevidoPercentual)],
+              [
+                "fundo comum",
+                percent(extrato.fundoComumPagoPercentual),
+                percent(extrato.fundoComumDevidoPercentual),
+              ],
+              ["taxa de administração", percent(extrato.taxaAdministracaoPagaPercentual), ""],
+              ["fundo de reserva", percent(extrato.fundoReservaPagoPercentual), ""],
             ],
           ),
         );
