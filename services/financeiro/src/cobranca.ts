@@ -1,6 +1,7 @@
 // Monthly billing of a grupo, set-based: cotas are read in chunks by id, each chunk's parcelas
-// (amounts from the engine's percentages, boleto and Pix per row) go in with one
-// `insert … select from json_to_recordset`, never one INSERT per parcela, under a per-grupo lock.
+// (amounts from the engine's percentages, boleto and Pix per row) stream in with one
+// `COPY parcela FROM STDIN` in the unit of work's transaction, never one INSERT per parcela,
+// under a per-grupo lock.
 // Unique (cota, competência) makes a second run create nothing.
 import { type CivilDate, civilDate, Dec } from "@consorcio/domain";
 import { NotFoundError } from "@consorcio/platform";
@@ -10,7 +11,7 @@ import type { GeradorDocumentos } from "./documentos.ts";
 import { computeParcela, type Percentuais, percentuaisDoPlano, type ValoresParcela } from "./domain/plano.ts";
 import { civilFromDb, competenciaOf, monthsBetween, parseCompetencia } from "./mapping.ts";
 import { findGrupo, type GrupoRecord } from "./store/projecao.ts";
-import { bulk } from "./store/sql.ts";
+import { bulk, copyIn, copyText } from "./store/sql.ts";
 
 export const CHUNK = 10_000;
 /** Parcelas per INSERT statement. */
@@ -154,6 +155,59 @@ export function parcelaRows(
   return JSON.stringify(rows);
 }
 
+const COPY_PARCELA = `copy parcela (id, cota_id, grupo_id, consorciado_id, competencia, tipo, numero, vencimento,
+  valor_centavos, fundo_comum_centavos, taxa_administracao_centavos, fundo_reserva_centavos, seguro_centavos,
+  taxa_antecipada_centavos, fundo_comum_percentual, taxa_administracao_percentual, fundo_reserva_percentual,
+  nosso_numero, codigo_barras, linha_digitavel, pix_txid, pix_copia_e_cola, situacao, contemplacao_id) from stdin`;
+
+const valoresCache = new WeakMap<ValoresParcela, WeakMap<Percentuais, string>>();
+
+/** The amount and percentage columns of a plan month as COPY text, once per month. */
+function valoresText(p: NovaParcela): string {
+  let porPercentuais = valoresCache.get(p.valores);
+  if (!porPercentuais) {
+    porPercentuais = new WeakMap();
+    valoresCache.set(p.valores, porPercentuais);
+  }
+  let text = p.tipo === "ADESAO" ? undefined : porPercentuais.get(p.percentuais);
+  if (text === undefined) {
+    const v = p.valores;
+    const t = textos(p);
+    text = [
+      v.totalCentavos,
+      v.fundoComumCentavos,
+      v.taxaAdministracaoCentavos,
+      v.fundoReservaCentavos,
+      v.seguroCentavos,
+      v.antecipacaoTaxaCentavos,
+      t.pfc,
+      t.pta,
+      t.pfr,
+    ].join("\t");
+    if (p.tipo !== "ADESAO") porPercentuais.set(p.percentuais, text);
+  }
+  return text;
+}
+
+/** COPY text lines of `parcelas` with their documents, `seqs` their nosso número sequence numbers. */
+export function parcelaCopyLines(
+  parcelas: readonly NovaParcela[],
+  seqs: readonly string[],
+  documentos: GeradorDocumentos,
+): string {
+  let out = "";
+  for (let i = 0; i < parcelas.length; i++) {
+    const p = parcelas[i] as NovaParcela;
+    const docs = documentos({
+      sequencial: BigInt(seqs[i] as string),
+      vencimento: p.vencimento,
+      valorCentavos: p.valores.totalCentavos,
+    });
+    out += `${p.id}\t${p.cotaId}\t${p.grupoId}\t${p.consorciadoId}\t${copyText(p.competencia)}\t${p.tipo}\t${p.numero}\t${iso(p.vencimento)}\t${valoresText(p)}\t${copyText(docs.nossoNumero)}\t${docs.codigoBarras}\t${docs.linhaDigitavel}\t${copyText(docs.pixTxid)}\t${copyText(docs.pixCopiaECola)}\tABERTA\t${p.contemplacaoId ?? "\\N"}\n`;
+  }
+  return out;
+}
+
 /** Draws `n` nosso número sequence numbers in one query. */
 export async function drawSequencia(em: EntityManager, n: number): Promise<string[]> {
   if (n === 0) return [];
@@ -251,17 +305,14 @@ export async function gerarCobranca(
         percentuais,
       });
     }
-    // Each batch's documents are built while the previous batch is being inserted.
+    // Under the grupo's billing lock, cotas already billed were left out above: a plain COPY; the
+    // unique index still refuses a duplicate. Rows are built while the database loads the previous ones.
     const seqs = await drawSequencia(em, novas.length);
-    let inflight: Promise<string[]> | undefined;
-    for (let i = 0; i < novas.length; i += LOTE) {
-      const json = parcelaRows(novas.slice(i, i + LOTE), seqs.slice(i, i + LOTE), documentos);
-      if (inflight) geradas += (await inflight).length;
-      // Under the grupo's billing lock, cotas already billed were left out above: a plain INSERT
-      // (no speculative insertion); the unique index still refuses a duplicate.
-      inflight = insertParcelaRows(em, json, false);
-    }
-    if (inflight) geradas += (await inflight).length;
+    if (novas.length > 0)
+      geradas += await copyIn(em, COPY_PARCELA, async (sink) => {
+        for (let i = 0; i < novas.length; i += LOTE)
+          await sink(parcelaCopyLines(novas.slice(i, i + LOTE), seqs.slice(i, i + LOTE), documentos));
+      });
     if (cotas.length < chunk) break;
   }
   return { geradas, existentes: faturaveis - geradas, vencimento };

@@ -2,7 +2,7 @@
 // Pix copia-e-cola with its txid, built by the engine from the administradora's parameters.
 import type { CivilDate } from "@consorcio/domain";
 import { buildBoleto } from "./domain/boleto.ts";
-import { buildPixCopiaECola, txidDaParcela } from "./domain/pix.ts";
+import { pixEstaticoBuilder, txidDaParcela } from "./domain/pix.ts";
 
 export interface Beneficiario {
   banco: string;
@@ -37,6 +37,8 @@ export function documentosGenerator(b: Beneficiario): GeradorDocumentos {
     carteira: b.carteira,
     convenio: b.convenio || undefined,
   };
+  // The receiver's part of the BR Code is the same for every parcela: built once.
+  const pix = pixEstaticoBuilder({ chave: b.pixChave, nomeRecebedor: b.pixNome, cidade: b.pixCidade });
   return ({ sequencial, vencimento, valorCentavos }) => {
     const boleto = buildBoleto({ beneficiario, sequencial, vencimento, valorCentavos });
     const pixTxid = txidDaParcela(sequencial);
@@ -45,13 +47,7 @@ export function documentosGenerator(b: Beneficiario): GeradorDocumentos {
       codigoBarras: boleto.codigoBarras,
       linhaDigitavel: boleto.linhaDigitavel,
       pixTxid,
-      pixCopiaECola: buildPixCopiaECola({
-        chave: b.pixChave,
-        nomeRecebedor: b.pixNome,
-        cidade: b.pixCidade,
-        valorCentavos,
-        txid: pixTxid,
-      }),
+      pixCopiaECola: pix(valorCentavos, pixTxid),
     };
   };
 }

@@ -136,6 +136,80 @@ export function buildPixCopiaECola(input: PixInput): string {
   return brCode;
 }
 
+const CRC_TABLE = (() => {
+  const table = new Uint16Array(256);
+  for (let n = 0; n < 256; n++) {
+    let crc = n << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    table[n] = crc;
+  }
+  return table;
+})();
+
+/** CRC16-CCITT-FALSE of ASCII `text`, continuing from `crc`. */
+function crc16(text: string, crc = 0xffff): number {
+  for (let i = 0; i < text.length; i++)
+    crc = ((crc << 8) & 0xffff) ^ (CRC_TABLE[((crc >> 8) ^ text.charCodeAt(i)) & 0xff] as number);
+  return crc;
+}
+
+const len2 = (text: string) => (text.length < 10 ? `0${text.length}` : String(text.length));
+
+/**
+ * A static copia-e-cola builder for one receiver, for bulk billing: the library builds the payload
+ * once, and each call fills in only the amount, the txid and the CRC (the CRC of the fixed prefix
+ * is computed once). Its output is the library's byte for byte (tested against it).
+ */
+export function pixEstaticoBuilder(receiver: {
+  readonly chave: string;
+  readonly nomeRecebedor: string;
+  readonly cidade: string;
+}): (valorCentavos: bigint, txid: string) => string {
+  const sample = buildPixCopiaECola({ ...receiver, valorCentavos: 1n, txid: "X" });
+  const at = (id: string) => {
+    let i = 0;
+    while (i + 4 <= sample.length) {
+      const length = Number(sample.slice(i + 2, i + 4));
+      if (sample.slice(i, i + 2) === id) return { start: i, end: i + 4 + length };
+      i += 4 + length;
+    }
+    return undefined;
+  };
+  const amount = at("54");
+  const additional = at("62");
+  const crc = at("63");
+  // An unexpected shape (a new library version reordering fields): the library per call.
+  if (!amount || !additional || !crc || amount.end > additional.start || additional.end !== crc.start)
+    return (valorCentavos, txid) =>
+      buildPixCopiaECola({ ...receiver, valorCentavos, txid: requireTxid(txid) });
+  const head = sample.slice(0, amount.start);
+  const mid = sample.slice(amount.end, additional.start);
+  const headCrc = crc16(head);
+  return (valorCentavos, txid) => {
+    requireInput(
+      valorCentavos > 0n && valorCentavos <= 999_999_999_999n,
+      "valorCentavos",
+      "valor.range",
+      "must be > 0",
+    );
+    requireTxid(txid);
+    const valor = formatValorPix(valorCentavos);
+    const campoTxid = `05${len2(txid)}${txid}`;
+    const rest = `54${len2(valor)}${valor}${mid}62${len2(campoTxid)}${campoTxid}6304`;
+    return `${head}${rest}${crc16(rest, headCrc).toString(16).toUpperCase().padStart(4, "0")}`;
+  };
+}
+
+function requireTxid(txid: string): string {
+  requireInput(
+    TXID_ESTATICO_PATTERN.test(txid),
+    "txid",
+    "pix.txid",
+    "a static txid has 1–25 letters or digits",
+  );
+  return txid;
+}
+
 /** A top-level EMV field of a BR Code (ID, 2-digit length, value). */
 function lerTag(brCode: string, id: string): string | undefined {
   let i = 0;

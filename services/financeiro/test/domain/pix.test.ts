@@ -1,6 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { buildPixCopiaECola, formatValorPix, parsePix, txidDaParcela } from "../../src/domain/pix.ts";
+import {
+  buildPixCopiaECola,
+  formatValorPix,
+  parsePix,
+  pixEstaticoBuilder,
+  txidDaParcela,
+} from "../../src/domain/pix.ts";
 
 /** CRC16-CCITT-FALSE (poly 0x1021, init 0xFFFF), written here only to check the library's from outside. */
 function crc16(text: string): string {
@@ -90,5 +96,32 @@ describe("pix", () => {
         },
       ),
     );
+  });
+
+  test("the bulk builder writes the library's payload byte for byte, parsed back with a valid CRC", () => {
+    const receivers = [
+      base,
+      { chave: "financeiro@administradora.com.br", nomeRecebedor: "Consórcio X", cidade: "Rio de Janeiro" },
+      { chave: "+5511999998888", nomeRecebedor: "A", cidade: "B" },
+    ];
+    for (const receiver of receivers) {
+      const build = pixEstaticoBuilder(receiver);
+      fc.assert(
+        fc.property(
+          fc.bigInt({ min: 1n, max: 999_999_999_999n }),
+          fc.stringMatching(/^[a-zA-Z0-9]{1,25}$/),
+          (valorCentavos, txid) => {
+            const code = build(valorCentavos, txid);
+            expect(code).toBe(buildPixCopiaECola({ ...receiver, valorCentavos, txid }));
+            const lido = parsePix(code);
+            expect(lido).toMatchObject({ tipo: "ESTATICO", txid, valorCentavos, chave: receiver.chave });
+          },
+        ),
+        { numRuns: 200 },
+      );
+    }
+    const build = pixEstaticoBuilder(base);
+    expect(() => build(0n, "ABC")).toThrow(/valorCentavos/);
+    expect(() => build(100n, "has space")).toThrow(/txid/);
   });
 });
