@@ -8,8 +8,10 @@ import {
   ModalidadeSchema,
 } from "@consorcio/gen/consorcio/sorteios/v1/assembleia_pb.js";
 import {
+  AbrirLancesResponseSchema,
   AssembleiaService,
   ConfirmExtracaoResponseSchema,
+  EncerrarLancesResponseSchema,
   GetApuracaoResponseSchema,
   ListAssembleiasResponseSchema,
   RegisterExtracaoResponseSchema,
@@ -128,6 +130,43 @@ export function sorteiosCommands(program: Command): void {
           if (response.nextPageToken) print(`more: --page-token ${response.nextPageToken}`);
         },
       ),
+    );
+
+  assembleias
+    .command("abrir-lances")
+    .description("open the assembleia's window for lances (AGENDADA → ABERTA_PARA_LANCES)")
+    .argument("<assembleia-id>")
+    .option("--version <n>", "the assembleia's version you read (default: the current one)")
+    .option("--request-id <id>")
+    .action(
+      action<{ version?: string; requestId?: string }>(async (context, options, [id]) => {
+        const request = {
+          id: id ?? "",
+          version: await versionOf(context, id ?? "", options.version),
+          requestId: options.requestId ?? "",
+        };
+        const response = await context.session.client(AssembleiaService, "sorteios").abrirLances(request);
+        if (context.json) printJson(AbrirLancesResponseSchema, response);
+        else if (response.assembleia) print(assembleiaDetails(response.assembleia));
+      }),
+    );
+  assembleias
+    .command("encerrar-lances")
+    .description("close the window for lances")
+    .argument("<assembleia-id>")
+    .option("--version <n>", "the assembleia's version you read (default: the current one)")
+    .option("--request-id <id>")
+    .action(
+      action<{ version?: string; requestId?: string }>(async (context, options, [id]) => {
+        const request = {
+          id: id ?? "",
+          version: await versionOf(context, id ?? "", options.version),
+          requestId: options.requestId ?? "",
+        };
+        const response = await context.session.client(AssembleiaService, "sorteios").encerrarLances(request);
+        if (context.json) printJson(EncerrarLancesResponseSchema, response);
+        else if (response.assembleia) print(assembleiaDetails(response.assembleia));
+      }),
     );
 
   const extracao = program
