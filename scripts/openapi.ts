@@ -861,16 +861,23 @@ function buildOperation(
 
   // Response: the whole message, or the field named by response_body.
   let response: Schema;
+  // A google.api.HttpBody answer is its bytes with its own content type, not a JSON message.
+  let rawBody = method.output.typeName === "google.api.HttpBody";
   if (rule.responseBody === "") {
     response = builder.messageRef(method.output);
   } else {
     const [field] = resolveFieldPath(method.output, rule.responseBody);
     if (!field) throw new Error(`${method.output.typeName}: bad response_body ${rule.responseBody}`);
     response = builder.fieldSchema(field).schema;
+    rawBody = field.fieldKind === "message" && field.message.typeName === "google.api.HttpBody";
+  }
+  if (rawBody) {
+    const { description } = response;
+    response = { type: "string", format: "binary", ...(description ? { description } : {}) };
   }
   if (method.methodKind === "server_streaming") response = { type: "array", items: response };
   operation.responses = {
-    "200": { description: "OK", content: { "application/json": { schema: response } } },
+    "200": { description: "OK", content: { [rawBody ? "*/*" : "application/json"]: { schema: response } } },
     default: { $ref: "#/components/responses/Error" },
   };
 

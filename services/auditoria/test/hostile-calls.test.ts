@@ -123,7 +123,7 @@ describe("hostile requests in the audit log", () => {
     for (const [name, value] of Object.entries(hostile)) {
       for (const token of [undefined, adminToken]) {
         const calls = [
-          (h: Record<string, string>) => client().deactivateConsorciado({ id: value }, { headers: h }),
+          (h: Record<string, string>) => client().disableConsorciado({ id: value }, { headers: h }),
           (h: Record<string, string>) =>
             client().requestErasure({ consorciadoId: value, motivo: value }, { headers: h }),
           (h: Record<string, string>) =>
@@ -142,7 +142,7 @@ describe("hostile requests in the audit log", () => {
     // them before any RPC runs, so there is no call to record and nothing may reach auditoria.
     for (const token of [undefined, adminToken]) {
       const response = await fetch(
-        `${consorciados.service.url}/consorcio.consorciados.v1.ConsorciadoService/DeactivateConsorciado`,
+        `${consorciados.service.url}/consorcio.consorciados.v1.ConsorciadoService/DisableConsorciado`,
         {
           method: "POST",
           headers: { "content-type": "application/proto", ...headers(randomUUID(), token) },

@@ -178,7 +178,7 @@ export class Consorciados {
     return toMessage(row, next);
   }
 
-  async deactivate(uow: UnitOfWork, id: string): Promise<Consorciado> {
+  async disable(uow: UnitOfWork, id: string): Promise<Consorciado> {
     const row = await this.load(uow.em, id);
     if (row.status === "ATIVO") {
       row.status = "INATIVO";
@@ -381,7 +381,7 @@ function consentToMessage(
     finalidade: Finalidade[c.finalidade as keyof typeof Finalidade] as Finalidade,
     concedido: c.concedido,
     canal: Canal[c.canal as keyof typeof Canal] as Canal,
-    time: timestampFromDate(c.createdAt),
+    createTime: timestampFromDate(c.createdAt),
     registradoPor: c.registradoPor,
   });
 }

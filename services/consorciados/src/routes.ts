@@ -1,5 +1,4 @@
 import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import {
   type Consorciado,
@@ -9,8 +8,8 @@ import {
   ConsorciadoService,
   CreateConsorciadoRequestSchema,
   CreateConsorciadoResponseSchema,
-  DeactivateConsorciadoRequestSchema,
-  DeactivateConsorciadoResponseSchema,
+  DisableConsorciadoRequestSchema,
+  DisableConsorciadoResponseSchema,
   ProcessDueErasuresRequestSchema,
   ProcessDueErasuresResponseSchema,
   RecordConsentimentoRequestSchema,
@@ -90,14 +89,14 @@ export function routes(
         keepingId(consorciados),
       );
     },
-    async deactivateConsorciado(req, context) {
+    async disableConsorciado(req, context) {
       return tx.idempotent(
         context,
-        { schema: DeactivateConsorciadoRequestSchema, message: req, requestId: req.requestId },
-        DeactivateConsorciadoResponseSchema,
+        { schema: DisableConsorciadoRequestSchema, message: req, requestId: req.requestId },
+        DisableConsorciadoResponseSchema,
         async (uow) => ({
-          $typeName: DeactivateConsorciadoResponseSchema.typeName,
-          consorciado: await consorciados.deactivate(uow, req.id),
+          $typeName: DisableConsorciadoResponseSchema.typeName,
+          consorciado: await consorciados.disable(uow, req.id),
         }),
         keepingId(consorciados),
       );
@@ -119,10 +118,15 @@ export function routes(
     },
     async exportDadosPessoais(req, context) {
       const now = clock.now();
-      const content = await tx.run(context, (uow) =>
+      const data = await tx.run(context, (uow) =>
         consorciados.export(uow, req.consorciadoId, actorOf(context), now),
       );
-      return { contentType: "application/json", content, generatedTime: timestampFromDate(now) };
+      // Over REST the document is the whole response: a download, not a page to show.
+      context.responseHeader.set(
+        "content-disposition",
+        `attachment; filename="dados-pessoais-${req.consorciadoId}.json"`,
+      );
+      return { document: { contentType: "application/json", data } };
     },
     async requestErasure(req, context) {
       return tx.idempotent(

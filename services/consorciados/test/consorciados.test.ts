@@ -278,7 +278,7 @@ describe("records and validation", () => {
     expect((await h.client.getConsorciado({ id: c.id }, bearer(operador))).consorciado?.email).toBe(c.email);
   });
 
-  test("a retried update or deactivation with the same request_id changes nothing more", async () => {
+  test("a retried update or disabling with the same request_id changes nothing more", async () => {
     const c = await createPf();
     const requestId = randomUUID();
     const request = {
@@ -298,12 +298,12 @@ describe("records and validation", () => {
     expect(kept?.r).toContain(c.id);
     expect(kept?.r).not.toContain("retry@example.com");
 
-    const deactivation = { id: c.id, requestId: randomUUID() };
-    await h.client.deactivateConsorciado(deactivation, bearer(admin));
-    const replayed = await h.client.deactivateConsorciado(deactivation, bearer(admin));
+    const disabling = { id: c.id, requestId: randomUUID() };
+    await h.client.disableConsorciado(disabling, bearer(admin));
+    const replayed = await h.client.disableConsorciado(disabling, bearer(admin));
     expect(replayed.consorciado?.status).toBe(ConsorciadoStatus.INATIVO);
     await expect(
-      h.client.deactivateConsorciado({ id: randomUUID(), requestId: deactivation.requestId }, bearer(admin)),
+      h.client.disableConsorciado({ id: randomUUID(), requestId: disabling.requestId }, bearer(admin)),
     ).rejects.toMatchObject({ code: Code.FailedPrecondition });
   });
 });
@@ -366,7 +366,7 @@ describe("LGPD", () => {
       [true, Canal.APP],
       [false, Canal.PORTAL],
     ]);
-    expect(consentimentos[0]?.time).toBeDefined();
+    expect(consentimentos[0]?.createTime).toBeDefined();
   });
 
   test("consents are listed in pages; a bad page token is InvalidArgument", async () => {
@@ -412,8 +412,8 @@ describe("LGPD", () => {
       [randomUUID(), id],
     );
     const exported = await h.client.exportDadosPessoais({ consorciadoId: id }, bearer(owner));
-    expect(exported.contentType).toBe("application/json");
-    const document = JSON.parse(new TextDecoder().decode(exported.content));
+    expect(exported.document?.contentType).toBe("application/json");
+    const document = JSON.parse(new TextDecoder().decode(exported.document?.data));
     expect(document.consorciado.dadosPessoais).toMatchObject({
       pf: {
         cpf: input.pessoa.value.cpf.replace(/\D/g, ""),
@@ -432,7 +432,7 @@ describe("LGPD", () => {
     ]);
     // The export itself is recorded as a data subject request.
     expect(
-      (await h.client.exportDadosPessoais({ consorciadoId: id }, bearer(owner))).content.length,
+      (await h.client.exportDadosPessoais({ consorciadoId: id }, bearer(owner))).document?.data.length,
     ).toBeGreaterThan(0);
     const requests = await h.db.query(
       "select tipo, situacao from solicitacao_titular where consorciado_id = $1",

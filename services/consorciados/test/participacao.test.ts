@@ -127,7 +127,7 @@ describe("participation history", () => {
     ]);
     expect((await rows(bia)).map((r) => [r.evento, r.cota_numero])).toEqual([["CESSAO_RECEBIDA", 7]]);
     const exported = await h.client.exportDadosPessoais({ consorciadoId: bia }, admin);
-    const document = JSON.parse(new TextDecoder().decode(exported.content));
+    const document = JSON.parse(new TextDecoder().decode(exported.document?.data));
     expect(document.participacoes).toMatchObject([{ grupoId, cota: 7, evento: "CESSAO_RECEBIDA" }]);
   });
 

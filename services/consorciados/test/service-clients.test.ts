@@ -175,7 +175,7 @@ describe("service-to-service clients", () => {
     );
     try {
       await expect(
-        clients.get(ConsorciadoService).deactivateConsorciado({ id: randomUUID() }),
+        clients.get(ConsorciadoService).disableConsorciado({ id: randomUUID() }),
       ).rejects.toMatchObject({ code: Code.Unavailable });
       await expect(
         clients.get(ConsorciadoService).getConsorciado({ id: randomUUID() }),

@@ -117,7 +117,7 @@ describe("adesão", () => {
     expect(unknown.code).toBe(Code.InvalidArgument);
     expect(unknown.rawMessage).toMatch(/^consorciado_id: no such consorciado/);
     const consorciadoId = await stack.novoConsorciado();
-    await stack.consorciadosClient.deactivateConsorciado({ id: consorciadoId }, opts);
+    await stack.consorciadosClient.disableConsorciado({ id: consorciadoId }, opts);
     const inactive = await failure(stack.cotaClient.aderirGrupo({ grupoId, consorciadoId }, opts));
     expect(inactive.code).toBe(Code.FailedPrecondition);
     expect(inactive.rawMessage).toMatch(/consorciado_id: the consorciado is INATIVO/);

@@ -58,14 +58,18 @@ export declare type AuditRecord = Message<"consorcio.auditoria.v1.AuditRecord"> 
   actor: string;
 
   /**
-   * @generated from field: google.protobuf.Timestamp occurred_time = 7;
+   * When the event happened (the message's timestamp on the bus).
+   *
+   * @generated from field: google.protobuf.Timestamp event_time = 7;
    */
-  occurredTime?: Timestamp | undefined;
+  eventTime?: Timestamp | undefined;
 
   /**
-   * @generated from field: google.protobuf.Timestamp recorded_time = 8;
+   * When auditoria appended the record.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 8;
    */
-  recordedTime?: Timestamp | undefined;
+  createTime?: Timestamp | undefined;
 
   /**
    * The event as proto3 JSON (personal data is not in events by design).

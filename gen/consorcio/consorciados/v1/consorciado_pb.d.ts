@@ -306,9 +306,11 @@ export declare type Consentimento = Message<"consorcio.consorciados.v1.Consentim
   canal: Canal;
 
   /**
-   * @generated from field: google.protobuf.Timestamp time = 6;
+   * When it was recorded: the time the consent was given or withdrawn.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 6;
    */
-  time?: Timestamp | undefined;
+  createTime?: Timestamp | undefined;
 
   /**
    * Who recorded it (token subject).

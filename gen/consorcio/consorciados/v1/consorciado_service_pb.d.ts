@@ -5,7 +5,8 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 import type { Canal, Consentimento, Consorciado, ConsorciadoStatus, Finalidade } from "./consorciado_pb.js";
-import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import type { FieldMask } from "@bufbuild/protobuf/wkt";
+import type { HttpBody } from "../../../google/api/httpbody_pb.js";
 
 /**
  * Describes the file consorcio/consorciados/v1/consorciado_service.proto.
@@ -194,9 +195,9 @@ export declare type UpdateConsorciadoResponse = Message<"consorcio.consorciados.
 export declare const UpdateConsorciadoResponseSchema: GenMessage<UpdateConsorciadoResponse>;
 
 /**
- * @generated from message consorcio.consorciados.v1.DeactivateConsorciadoRequest
+ * @generated from message consorcio.consorciados.v1.DisableConsorciadoRequest
  */
-export declare type DeactivateConsorciadoRequest = Message<"consorcio.consorciados.v1.DeactivateConsorciadoRequest"> & {
+export declare type DisableConsorciadoRequest = Message<"consorcio.consorciados.v1.DisableConsorciadoRequest"> & {
   /**
    * @generated from field: string id = 1;
    */
@@ -211,15 +212,15 @@ export declare type DeactivateConsorciadoRequest = Message<"consorcio.consorciad
 };
 
 /**
- * Describes the message consorcio.consorciados.v1.DeactivateConsorciadoRequest.
- * Use `create(DeactivateConsorciadoRequestSchema)` to create a new message.
+ * Describes the message consorcio.consorciados.v1.DisableConsorciadoRequest.
+ * Use `create(DisableConsorciadoRequestSchema)` to create a new message.
  */
-export declare const DeactivateConsorciadoRequestSchema: GenMessage<DeactivateConsorciadoRequest>;
+export declare const DisableConsorciadoRequestSchema: GenMessage<DisableConsorciadoRequest>;
 
 /**
- * @generated from message consorcio.consorciados.v1.DeactivateConsorciadoResponse
+ * @generated from message consorcio.consorciados.v1.DisableConsorciadoResponse
  */
-export declare type DeactivateConsorciadoResponse = Message<"consorcio.consorciados.v1.DeactivateConsorciadoResponse"> & {
+export declare type DisableConsorciadoResponse = Message<"consorcio.consorciados.v1.DisableConsorciadoResponse"> & {
   /**
    * @generated from field: consorcio.consorciados.v1.Consorciado consorciado = 1;
    */
@@ -227,10 +228,10 @@ export declare type DeactivateConsorciadoResponse = Message<"consorcio.consorcia
 };
 
 /**
- * Describes the message consorcio.consorciados.v1.DeactivateConsorciadoResponse.
- * Use `create(DeactivateConsorciadoResponseSchema)` to create a new message.
+ * Describes the message consorcio.consorciados.v1.DisableConsorciadoResponse.
+ * Use `create(DisableConsorciadoResponseSchema)` to create a new message.
  */
-export declare const DeactivateConsorciadoResponseSchema: GenMessage<DeactivateConsorciadoResponse>;
+export declare const DisableConsorciadoResponseSchema: GenMessage<DisableConsorciadoResponse>;
 
 /**
  * @generated from message consorcio.consorciados.v1.RecordConsentimentoRequest
@@ -356,23 +357,12 @@ export declare const ExportDadosPessoaisRequestSchema: GenMessage<ExportDadosPes
  */
 export declare type ExportDadosPessoaisResponse = Message<"consorcio.consorciados.v1.ExportDadosPessoaisResponse"> & {
   /**
-   * "application/json".
+   * The UTF-8 JSON document with every datum held about the person (content_type
+   * "application/json"; it says when it was generated).
    *
-   * @generated from field: string content_type = 1;
+   * @generated from field: google.api.HttpBody document = 4;
    */
-  contentType: string;
-
-  /**
-   * UTF-8 JSON document with every datum held about the person.
-   *
-   * @generated from field: bytes content = 2;
-   */
-  content: Uint8Array;
-
-  /**
-   * @generated from field: google.protobuf.Timestamp generated_time = 3;
-   */
-  generatedTime?: Timestamp | undefined;
+  document?: HttpBody | undefined;
 };
 
 /**
@@ -508,12 +498,14 @@ export declare const ConsorciadoService: GenService<{
     output: typeof UpdateConsorciadoResponseSchema;
   },
   /**
-   * @generated from rpc consorcio.consorciados.v1.ConsorciadoService.DeactivateConsorciado
+   * Sets the status to INATIVO (kept for the legal retention); disabling an INATIVO one again changes nothing.
+   *
+   * @generated from rpc consorcio.consorciados.v1.ConsorciadoService.DisableConsorciado
    */
-  deactivateConsorciado: {
+  disableConsorciado: {
     methodKind: "unary";
-    input: typeof DeactivateConsorciadoRequestSchema;
-    output: typeof DeactivateConsorciadoResponseSchema;
+    input: typeof DisableConsorciadoRequestSchema;
+    output: typeof DisableConsorciadoResponseSchema;
   },
   /**
    * Records a consent given or withdrawn (LGPD art. 8).
@@ -534,7 +526,8 @@ export declare const ConsorciadoService: GenService<{
     output: typeof ListConsentimentosResponseSchema;
   },
   /**
-   * Everything held about the person, decrypted, machine-readable (LGPD art. 18, V).
+   * Everything held about the person, decrypted, machine-readable (LGPD art. 18, V). Over REST
+   * the answer is the document itself, an application/json attachment (response_body: HttpBody).
    *
    * @generated from rpc consorcio.consorciados.v1.ConsorciadoService.ExportDadosPessoais
    */
