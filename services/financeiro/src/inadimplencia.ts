@@ -84,10 +84,12 @@ export async function detectInadimplencia(
       !c.contemplada && c.situacao !== "EXCLUIDA" && c.situacao !== "CANCELADA" && c.vencidas >= c.limite,
   );
   const headers = { actor: "system" };
+  // A contemplated cota in arrears is INADIMPLENTE too (with contemplada kept), as grupos holds
+  // it: else a late payment finds it not INADIMPLENTE and never sends InadimplenciaRegularizada.
   await bulk(
     em,
     `update cota set situacao = 'INADIMPLENTE', updated_at = now()
-     where situacao = 'ATIVA' and id in (select k::uuid from json_array_elements_text(?::json) as k)`,
+     where situacao in ('ATIVA', 'CONTEMPLADA') and id in (select k::uuid from json_array_elements_text(?::json) as k)`,
     [JSON.stringify(cotas.map((c) => c.id))],
   );
   await enqueueMany(

@@ -71,7 +71,13 @@ test("three unpaid due dates exclude a non-contemplated cota, never a contemplat
   await f.service.runJob(INADIMPLENCIA_JOB);
   expect(await situacao(comum.cotaId)).toBe("EXCLUIDA");
   expect(await eventos("consorcio.financeiro.v1.CotaExcluida", comum.cotaId)).toBe(1);
-  expect(await situacao(contemplada.cotaId)).toBe("CONTEMPLADA");
+  // In arrears, still contemplated (grupos' model): never excluded.
+  expect(await situacao(contemplada.cotaId)).toBe("INADIMPLENTE");
+  expect(
+    (
+      await f.sql<{ contemplada: boolean }>("select contemplada from cota where id = ?", [contemplada.cotaId])
+    )[0]?.contemplada,
+  ).toBe(true);
   expect(await eventos("consorcio.financeiro.v1.CotaExcluida", contemplada.cotaId)).toBe(0);
   const [vencidas] = await f.sql<{ n: number }>(
     "select count(*)::int as n from parcela where cota_id = ? and situacao = 'VENCIDA'",
