@@ -155,7 +155,7 @@ describe("consorcio CLI", () => {
     expect(run.stderr).toContain("1 of 2 rows refused");
   });
 
-  test("a consorciado joins the grupo: cota number 1", async () => {
+  test("a consorciado joins the grupo: cota number 1 (adesão)", async () => {
     const run = await p.cli([
       "cotas",
       "aderir",
@@ -170,6 +170,16 @@ describe("consorcio CLI", () => {
     expect(run.stdout).toContain(consorciadoIds[0]);
     const list = await p.cli(["--json", "grupos", "show", grupoId]);
     expect(JSON.parse(list.stdout).grupo.cotasOcupadas).toBe(1);
+  });
+
+  test("the grupo is activated at its first assembleia", async () => {
+    const early = await p.cli(["grupos", "activate", grupoId]);
+    expect(early.code).toBe(1);
+    expect(early.stderr).toBe("error: failed_precondition: the first assembleia is on 2027-03-18\n");
+    await p.clock.set(new Date("2027-03-18T12:00:00Z"));
+    const activated = await p.cli(["--json", "grupos", "activate", grupoId]);
+    expect(activated.stderr).toBe("");
+    expect(JSON.parse(activated.stdout).grupo.status).toBe("GRUPO_STATUS_ATIVO");
   });
 
   test("a validation error is one line: the code, the message and every field violation", async () => {

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createTestClock } from "@consorcio/platform/clock.ts";
 import { deleteQueues, startTestService } from "@consorcio/platform/testing.ts";
 import { service as consorciadosService } from "../../consorciados/src/service.ts";
 import { service as gruposService } from "../../grupos/src/service.ts";
@@ -69,13 +70,19 @@ export async function startPlatform() {
     JWKS_URL: jwksUrl,
     CONSORCIADOS_QUEUE: `${queue}.consorciados`,
   });
-  const grupos = await startTestService(gruposService, {
-    JWKS_URL: jwksUrl,
-    IDENTIDADE_URL: identidade.service.url,
-    CONSORCIADOS_URL: consorciados.service.url,
-    SERVICE_CLIENT_SECRET: secret,
-    GRUPOS_QUEUE: queue,
-  });
+  // grupos on a clock the test moves (to its first assembleia, where it is activated).
+  const clock = createTestClock(new Date("2027-01-05T12:00:00Z"));
+  const grupos = await startTestService(
+    gruposService,
+    {
+      JWKS_URL: jwksUrl,
+      IDENTIDADE_URL: identidade.service.url,
+      CONSORCIADOS_URL: consorciados.service.url,
+      SERVICE_CLIENT_SECRET: secret,
+      GRUPOS_QUEUE: queue,
+    },
+    { clock },
+  );
   const { configDir, cli, cleanup } = await cliRunner({
     IDENTIDADE_URL: identidade.service.url,
     CONSORCIADOS_URL: consorciados.service.url,
@@ -87,6 +94,7 @@ export async function startPlatform() {
     identidade,
     consorciados,
     grupos,
+    clock,
     cli,
     async stop() {
       await grupos.stop();
