@@ -251,4 +251,12 @@ describe("consorcio CLI", () => {
     expect(revoked.code).toBe(1);
     expect(revoked.stderr).toMatch(/^error: session expired/);
   });
+
+  test("on a terminal, login asks the password without echoing it", async () => {
+    const run = await p.cliOnTerminal(["login", "-u", "admin"], "password: ", p.adminPassword);
+    expect(run.stdout).toContain("logged in as admin");
+    expect(run.stdout).not.toContain(p.adminPassword);
+    expect(run.code).toBe(0);
+    expect(statSync(credentials()).mode & 0o777).toBe(0o600);
+  });
 });

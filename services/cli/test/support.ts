@@ -1,6 +1,6 @@
 // The real CLI as a child process (Node 24, the `consorcio` bin) against real identidade,
 // consorciados and grupos started in-process on fresh databases; grupos trusts identidade's keys.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -57,7 +57,31 @@ export async function cliRunner(urls: Record<string, string>) {
       child.stdin?.end(options.input ?? "");
     });
   }
-  return { configDir, cli, cleanup: () => rm(configDir, { recursive: true, force: true }) };
+  /**
+   * `consorcio <args>` on a terminal (a pty from util-linux `script`): once `prompt` shows, `typed`
+   * is typed and Enter pressed. Returns all the terminal showed.
+   */
+  function cliOnTerminal(args: string[], prompt: string, typed: string): Promise<Run> {
+    const command = [process.execPath, BIN, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+    return new Promise((resolve) => {
+      const child = spawn("script", ["-qec", command, "/dev/null"], { env, cwd: ROOT });
+      let shown = "";
+      let sent = false;
+      child.stdout.on("data", (chunk: Buffer) => {
+        shown += chunk.toString("utf8");
+        if (!sent && shown.includes(prompt)) {
+          sent = true;
+          child.stdin.write(`${typed}\r`);
+        }
+      });
+      const timer = setTimeout(() => child.kill(), 30_000);
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? 1, stdout: shown, stderr: "" });
+      });
+    });
+  }
+  return { configDir, cli, cliOnTerminal, cleanup: () => rm(configDir, { recursive: true, force: true }) };
 }
 
 export async function startPlatform() {
@@ -83,7 +107,7 @@ export async function startPlatform() {
     },
     { clock },
   );
-  const { configDir, cli, cleanup } = await cliRunner({
+  const { configDir, cli, cliOnTerminal, cleanup } = await cliRunner({
     IDENTIDADE_URL: identidade.service.url,
     CONSORCIADOS_URL: consorciados.service.url,
     GRUPOS_URL: grupos.service.url,
@@ -96,6 +120,7 @@ export async function startPlatform() {
     grupos,
     clock,
     cli,
+    cliOnTerminal,
     async stop() {
       await grupos.stop();
       await consorciados.stop();
