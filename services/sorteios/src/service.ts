@@ -12,6 +12,7 @@ import { z } from "zod";
 import { migrations } from "../migrations/index.ts";
 import { Agenda } from "./agenda.ts";
 import { AssembleiaUseCases } from "./assembleias.ts";
+import { JanelaUseCases } from "./janela.ts";
 import { LanceUseCases } from "./lances.ts";
 import { PEER_SERVICES, Peers } from "./peers.ts";
 import { routes } from "./routes.ts";
@@ -25,16 +26,25 @@ const env = z.object({
   AGENDAMENTO_CRON: z.string().min(1).default("15 * * * *"),
   /** How far ahead assembleias are scheduled. */
   AGENDAMENTO_HORIZONTE_DIAS: z.coerce.number().int().min(1).max(400).default(45),
+  /** When the lance windows are opened and closed by the clock (cron, UTC). */
+  JANELA_LANCES_CRON: z.string().min(1).default("*/15 * * * *"),
+  /** Days before the assembleia its lance window opens. */
+  LANCES_ABERTURA_DIAS: z.coerce.number().int().min(0).max(60).default(10),
+  /** Days before the assembleia its lance window closes (0: on the assembleia's day). */
+  LANCES_ENCERRAMENTO_DIAS: z.coerce.number().int().min(0).max(60).default(1),
 });
 
 /** The scheduled job that creates assembleias from the grupos' cronogramas. */
 export const AGENDAMENTO_JOB = "sorteios.agendamento";
+/** The scheduled job that opens and closes the lance windows by the date. */
+export const JANELA_LANCES_JOB = "sorteios.janela-lances";
 
 interface Deps {
   assembleias: AssembleiaUseCases;
   lances: LanceUseCases;
   saga: Saga;
   agenda: Agenda;
+  janela: JanelaUseCases;
 }
 
 export const service: ServiceDefinition<typeof env, Deps> = {
@@ -62,6 +72,10 @@ export const service: ServiceDefinition<typeof env, Deps> = {
       lances: new LanceUseCases(peers),
       saga: new Saga(assembleias, peers, clock),
       agenda: new Agenda(assembleias, peers, config.AGENDAMENTO_HORIZONTE_DIAS),
+      janela: new JanelaUseCases({
+        aberturaDias: config.LANCES_ABERTURA_DIAS,
+        encerramentoDias: config.LANCES_ENCERRAMENTO_DIAS,
+      }),
     };
   },
   routes: (router, context, deps) => routes(router, context, deps.assembleias, deps.lances),
@@ -73,13 +87,22 @@ export const service: ServiceDefinition<typeof env, Deps> = {
       () => clock,
     ),
   ],
-  jobs: ({ config, tx, logger }, { agenda }) => [
+  jobs: ({ config, tx, logger }, { agenda, janela }) => [
     {
       name: AGENDAMENTO_JOB,
       schedule: { cron: config.AGENDAMENTO_CRON },
       async run({ now }) {
         const novas = await agenda.agendarTodos(tx, logger, now);
         if (novas > 0) logger.info({ novas }, "assembleias scheduled");
+      },
+    },
+    {
+      name: JANELA_LANCES_JOB,
+      schedule: { cron: config.JANELA_LANCES_CRON },
+      async run({ now }) {
+        const { abertas, encerradas } = await janela.run(tx, now);
+        if (abertas.length + encerradas.length > 0)
+          logger.info({ abertas: abertas.length, encerradas: encerradas.length }, "lance windows moved");
       },
     },
   ],
