@@ -1,6 +1,18 @@
 // The logged-in session: access and refresh token in a file only its owner can read (0600).
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { configDir } from "./config.ts";
 
 export interface Credentials {
@@ -35,6 +47,39 @@ export function saveCredentials(credentials: Credentials): void {
   writeFileSync(staging, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
   chmodSync(staging, 0o600);
   renameSync(staging, file);
+}
+
+/**
+ * Holds the session's lock while `work` runs: refresh tokens rotate and a reused one revokes the
+ * whole session, so two `consorcio` processes renewing at once must take turns (the second then
+ * finds the first one's new pair). A lock older than 30 s is a crashed holder's and is taken over.
+ */
+export async function withCredentialsLock<T>(work: () => Promise<T>): Promise<T> {
+  const dir = configDir();
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const lock = `${credentialsFile()}.lock`;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, "wx", 0o600));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 30_000) rmSync(lock, { force: true });
+      } catch {
+        // Released meanwhile.
+      }
+      if (Date.now() > deadline)
+        throw new Error(`${lock} is held by another consorcio: remove it if none runs`);
+      await sleep(25 + Math.random() * 50);
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(lock, { force: true });
+  }
 }
 
 export function deleteCredentials(): void {

@@ -13,7 +13,7 @@ import {
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AuthService } from "@consorcio/gen/consorcio/identidade/v1/auth_service_pb.js";
 import { type CliService, serviceUrl } from "./config.ts";
-import { type Credentials, loadCredentials, saveCredentials } from "./credentials.ts";
+import { type Credentials, loadCredentials, saveCredentials, withCredentialsLock } from "./credentials.ts";
 import { CliError } from "./errors.ts";
 
 const RENEW_BEFORE_MS = 60_000;
@@ -78,8 +78,16 @@ export class Session {
   }
 
   private refresh(): Promise<void> {
-    this.refreshing ??= (async () => {
-      const credentials = this.requireLogin();
+    this.refreshing ??= withCredentialsLock(async () => {
+      const used = this.requireLogin();
+      // Another consorcio may have renewed it while this one waited for the lock.
+      const latest = loadCredentials();
+      if (!latest) throw new CliError("not logged in: run `consorcio login` first");
+      if (latest.accessToken !== used.accessToken && latest.accessExpiresAt - Date.now() >= RENEW_BEFORE_MS) {
+        this.credentials = latest;
+        return;
+      }
+      const credentials = latest;
       const auth = createClient(
         AuthService,
         createConnectTransport({ baseUrl: credentials.identidadeUrl, httpVersion: "2" }),
@@ -99,7 +107,7 @@ export class Session {
           throw new CliError(`session expired (${cause.rawMessage}): run \`consorcio login\` again`);
         throw error;
       }
-    })().finally(() => {
+    }).finally(() => {
       this.refreshing = undefined;
     });
     return this.refreshing;

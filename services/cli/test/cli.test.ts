@@ -1,6 +1,10 @@
 // The CLI end to end: the real command, as a child process, against real services.
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout } from "node:timers/promises";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { AuthService } from "@consorcio/gen/consorcio/identidade/v1/auth_service_pb.js";
 import { cnpjArbitrary, cpfArbitrary, sample } from "@consorcio/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type Platform, startPlatform } from "./support.ts";
@@ -53,6 +57,35 @@ describe("consorcio CLI", () => {
     expect(after.refreshToken).not.toBe(before.refreshToken);
     expect(after.accessExpiresAt).toBeGreaterThan(Date.now());
     expect(statSync(credentials()).mode & 0o777).toBe(0o600);
+  });
+
+  test("a renewal waits for another process's, then uses its new pair instead of reusing the old token", async () => {
+    const before = JSON.parse(readFileSync(credentials(), "utf8"));
+    // Another consorcio holds the lock and renews the session meanwhile.
+    const lock = `${credentials()}.lock`;
+    writeFileSync(lock, "", { mode: 0o600 });
+    writeFileSync(credentials(), JSON.stringify({ ...before, accessExpiresAt: 0 }), { mode: 0o600 });
+    const waiting = p.cli(["--json", "whoami"]);
+    const renewed = await createClient(
+      AuthService,
+      createConnectTransport({ baseUrl: p.identidade.service.url, httpVersion: "2" }),
+    ).refresh({ refreshToken: before.refreshToken });
+    await setTimeout(1500); // the child has read the expired file and waits for the lock
+    const theirs = {
+      ...before,
+      accessToken: renewed.accessToken,
+      refreshToken: renewed.refreshToken,
+      accessExpiresAt: Date.now() + renewed.expiresIn * 1000,
+    };
+    writeFileSync(credentials(), JSON.stringify(theirs), { mode: 0o600 });
+    rmSync(lock);
+    // Had it refreshed with the old token, identidade would have seen a reuse and revoked the session.
+    const run = await waiting;
+    expect([run.code, run.stderr]).toEqual([0, ""]);
+    expect(JSON.parse(readFileSync(credentials(), "utf8")).refreshToken).toBe(theirs.refreshToken);
+    writeFileSync(credentials(), JSON.stringify({ ...theirs, accessExpiresAt: 0 }), { mode: 0o600 });
+    const next = await p.cli(["whoami"]);
+    expect([next.code, next.stderr]).toEqual([0, ""]);
   });
 
   test("a grupo created from a YAML file and flags, then listed, shown and its cronograma", async () => {
