@@ -149,7 +149,7 @@ describe("consorcio CLI", () => {
     expect(datas).toHaveLength(12);
   });
 
-  test("consorciados added from a CSV (PF, PJ, alphanumeric CNPJ); the same file again adds nobody twice", async () => {
+  test("consorciados added from a CSV (PF, PJ, alphanumeric CNPJ) and from flags; the same file again adds nobody twice", async () => {
     const file = join(p.configDir, "consorciados.csv");
     const [cpf1, cpf2, cpf3] = [sample(cpfArbitrary()), sample(cpfArbitrary()), sample(cpfArbitrary())];
     writeFileSync(
@@ -168,6 +168,27 @@ describe("consorcio CLI", () => {
     expect(outcomes.map((o) => o.linha)).toEqual([2, 3, 4]);
     expect(outcomes.every((o) => o.id !== "" && o.error === "")).toBe(true);
     consorciadoIds.push(...outcomes.map((o) => o.id));
+
+    const single = await p.cli([
+      "--json",
+      "consorciados",
+      "add",
+      "--pf",
+      "--cpf",
+      sample(cpfArbitrary()),
+      "--nome",
+      "Rita Alves",
+      "--nascimento",
+      "1980-05-17",
+      "--email",
+      "rita@example.com",
+    ]);
+    expect(single.stderr).toBe("");
+    expect(JSON.parse(single.stdout).consorciado).toMatchObject({
+      tipo: "TIPO_PESSOA_FISICA",
+      pf: { nome: "Rita Alves", dataNascimento: { year: 1980, month: 5, day: 17 } },
+      status: "CONSORCIADO_STATUS_ATIVO",
+    });
 
     const again = await p.cli(["--json", "consorciados", "add", "--csv", file]);
     expect(again.code).toBe(0);
