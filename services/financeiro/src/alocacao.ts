@@ -24,6 +24,8 @@ export interface ParcelaAberta {
   situacao: string;
   valorCentavos: bigint;
   pagoCentavos: bigint;
+  /** Multa already paid on this parcela (a partial payment's): the multa is charged once. */
+  multaPagaCentavos?: bigint;
   vencimento: CivilDate;
   componentes: Componentes;
 }
@@ -116,7 +118,9 @@ export function alocarPagamento(input: {
         vencimento: parcela.vencimento,
         pagamento: input.dataPagamento,
       });
-  let multa = encargos.multaCentavos;
+  // The multa is due once: on the amount overdue, less what an earlier partial payment paid of it.
+  const multaPaga = parcela.multaPagaCentavos ?? 0n;
+  let multa = encargos.multaCentavos > multaPaga ? encargos.multaCentavos - multaPaga : 0n;
   let juros = encargos.jurosCentavos;
   let principal: bigint;
   let credito = 0n;

@@ -93,6 +93,13 @@ export async function importRetorno(
   const id = uuidv7();
   const sha256 = createHash("sha256").update(input.conteudo).digest("hex");
   const arquivoKey = `cnab/retornos/${id}.ret`;
+  // The original, byte for byte, uploaded while the database applies it; awaited before the report
+  // that names it commits (a failed import leaves an object no row names, never the reverse).
+  const stored = storage.put(arquivoKey, input.conteudo, {
+    contentType: "text/plain",
+    size: input.conteudo.length,
+  });
+  stored.catch(() => {});
   const report: (LinhaRetornoProto | undefined)[] = [];
   const itens: PagamentoRecebido[] = [];
   const slotOf: number[] = [];
@@ -151,7 +158,13 @@ export async function importRetorno(
   const okLines = retorno.lines.filter(
     (l) => l.ok && l.liquidacao && l.dataPagamento && l.valorPagoCentavos > 0n,
   );
-  const results = await applyPagamentos(uow.em, itens, { actor });
+  // One ledger entry per grupo for the file (a lote de baixa), named after the import.
+  const results = await applyPagamentos(
+    uow.em,
+    itens,
+    { actor },
+    { origem: `importacao:${id}`, historico: `CNAB ${input.nomeArquivo}` },
+  );
   results.forEach((r, i) => {
     const item = itens[i] as PagamentoRecebido;
     const lineNumber = (okLines[i] as { lineNumber: number }).lineNumber;
@@ -196,8 +209,7 @@ export async function importRetorno(
     rejeitadas: count(LinhaResultado.REJEITADA),
     linhas,
   };
-  // The original, byte for byte, before the report that names it commits.
-  await storage.put(arquivoKey, input.conteudo, { contentType: "text/plain", size: input.conteudo.length });
+  await stored;
   await bulk(
     uow.em,
     `insert into importacao_cnab (id, layout, nome_arquivo, arquivo_key, sha256, aplicadas, duplicadas, rejeitadas, linhas)

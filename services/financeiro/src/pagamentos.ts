@@ -11,10 +11,11 @@ import { CanalPagamento, PagamentoResultado } from "@consorcio/gen/consorcio/fin
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { uuidv7 } from "uuidv7";
 import { type Alocacao, alocarPagamento } from "./alocacao.ts";
+import { type Lancamento, loteDeBaixa } from "./domain/ledger.ts";
 import { civilFromDb, protoFromCivil } from "./mapping.ts";
 import { type Posting, postLancamentos } from "./store/ledger.ts";
 import { enqueueMany } from "./store/outbox-bulk.ts";
-import { bulk } from "./store/sql.ts";
+import { bulk, copyIn, copyText } from "./store/sql.ts";
 
 export type Canal = "PIX" | "CNAB" | "MANUAL";
 
@@ -57,6 +58,7 @@ interface ParcelaRow {
   fr: string;
   sg: string;
   tx: string;
+  multa_paga: string;
   pct_grupo: string;
 }
 
@@ -68,11 +70,20 @@ const RESULTADO = {
   ESTORNO: PagamentoResultado.ESTORNO,
 } as const;
 
+/** The fund components a payment paid (from its PAGAMENTO_PARCELA legs) as COPY text: FC, TA, FR, seguro. */
+function componentesText(a: Alocacao): string {
+  const parcela = a.lancamentos.find((l) => l.sufixo === "parcela")?.lancamento;
+  const of = (conta: string) => -(parcela?.linhas.find((l) => l.conta === conta)?.valorCentavos ?? 0n);
+  return `${of("FUNDO_COMUM")}\t${of("TAXA_ADMINISTRACAO")}\t${of("FUNDO_RESERVA")}\t${of("SEGURO")}`;
+}
+
 /** Applies the payments in order; each result says what happened to the payment at the same index. */
 export async function applyPagamentos(
   em: EntityManager,
   itens: readonly PagamentoRecebido[],
   headers: Record<string, string>,
+  /** Book the batch as one entry per grupo (a CNAB file); without it, one entry per payment and leg. */
+  lote?: { origem: string; historico: string },
 ): Promise<Aplicacao[]> {
   if (itens.length === 0) return [];
   const por = itens[0]?.por ?? "id";
@@ -85,7 +96,7 @@ export async function applyPagamentos(
        p.pago_centavos::text, p.vencimento::text, p.fundo_comum_centavos::text as fc,
        p.taxa_administracao_centavos::text as ta, p.fundo_reserva_centavos::text as fr,
        p.seguro_centavos::text as sg, p.taxa_antecipada_centavos::text as tx,
-       g.percentual_encargos_grupo::text as pct_grupo
+       p.multa_paga_centavos::text as multa_paga, g.percentual_encargos_grupo::text as pct_grupo
      from parcela p join grupo g on g.id = p.grupo_id
      where ${por === "id" ? "p.id" : column} in (select k${por === "id" ? "::uuid" : ""} from json_array_elements_text(?::json) as k)
      order by p.id for update of p`,
@@ -98,7 +109,7 @@ export async function applyPagamentos(
     [itens[0]?.canal, JSON.stringify(itens.map((i) => i.canalId))],
   );
   const seen = new Map(existentes.map((e) => [e.canal_id, e.id]));
-  const estado = new Map<string, { pago: bigint; situacao: string }>();
+  const estado = new Map<string, { pago: bigint; multaPaga: bigint; situacao: string }>();
   const results: Aplicacao[] = [];
   const aplicados: PagamentoAplicado[] = [];
   for (const item of itens) {
@@ -112,12 +123,17 @@ export async function applyPagamentos(
       results.push({ status: "DESCONHECIDO" });
       continue;
     }
-    const atual = estado.get(row.id) ?? { pago: BigInt(row.pago_centavos), situacao: row.situacao };
+    const atual = estado.get(row.id) ?? {
+      pago: BigInt(row.pago_centavos),
+      multaPaga: BigInt(row.multa_paga),
+      situacao: row.situacao,
+    };
     const alocacao = alocarPagamento({
       parcela: {
         situacao: atual.situacao,
         valorCentavos: BigInt(row.valor_centavos),
         pagoCentavos: atual.pago,
+        multaPagaCentavos: atual.multaPaga,
         vencimento: civilFromDb(row.vencimento),
         componentes: {
           fundoComumCentavos: BigInt(row.fc),
@@ -131,7 +147,11 @@ export async function applyPagamentos(
       dataPagamento: item.dataPagamento,
       percentualEncargosGrupo: new Dec(row.pct_grupo),
     });
-    estado.set(row.id, { pago: alocacao.pagoCentavos, situacao: alocacao.situacao });
+    estado.set(row.id, {
+      pago: alocacao.pagoCentavos,
+      multaPaga: atual.multaPaga + alocacao.multaCentavos,
+      situacao: alocacao.situacao,
+    });
     const pagamento = {
       id: uuidv7(),
       parcelaId: row.id,
@@ -149,64 +169,63 @@ export async function applyPagamentos(
     const r = results[i];
     if (r?.status === "APLICADO") itemOf.set(r.pagamento.id, item);
   });
-  await bulk(
+  // The parcelas are locked and the duplicates left out above: a plain COPY, the unique
+  // (canal, canal_id) still refusing a twin.
+  await copyIn(
     em,
-    `insert into pagamento (id, parcela_id, cota_id, grupo_id, canal, canal_id, valor_centavos, data_pagamento,
-       resultado, principal_centavos, multa_centavos, juros_centavos, credito_centavos, estorno_centavos, motivo)
-     select id, pa, c, g, ca, ci, v, d, r, pr, m, j, cr, es, mo from json_to_recordset(?::json)
-       as t(id uuid, pa uuid, c uuid, g uuid, ca text, ci text, v bigint, d date, r text, pr bigint, m bigint,
-            j bigint, cr bigint, es bigint, mo text)`,
-    [
-      JSON.stringify(
-        aplicados.map((p) => {
-          const item = itemOf.get(p.id) as PagamentoRecebido;
-          const a = p.alocacao;
-          return {
-            id: p.id,
-            pa: p.parcelaId,
-            c: p.cotaId,
-            g: p.grupoId,
-            ca: item.canal,
-            ci: item.canalId,
-            v: item.valorCentavos.toString(),
-            d: isoDate(item.dataPagamento),
-            r: a.resultado,
-            pr: a.principalCentavos.toString(),
-            m: a.multaCentavos.toString(),
-            j: a.jurosCentavos.toString(),
-            cr: a.creditoCentavos.toString(),
-            es: a.estornoCentavos.toString(),
-            mo: item.motivo ?? "",
-          };
-        }),
-      ),
-    ],
+    `copy pagamento (id, parcela_id, cota_id, grupo_id, canal, canal_id, valor_centavos, data_pagamento,
+       resultado, principal_centavos, multa_centavos, juros_centavos, credito_centavos, estorno_centavos, motivo,
+       fundo_comum_centavos, taxa_administracao_centavos, fundo_reserva_centavos, seguro_centavos)
+     from stdin`,
+    async (sink) => {
+      let out = "";
+      for (const p of aplicados) {
+        const item = itemOf.get(p.id) as PagamentoRecebido;
+        const a = p.alocacao;
+        out += `${p.id}\t${p.parcelaId}\t${p.cotaId}\t${p.grupoId}\t${item.canal}\t${copyText(item.canalId)}\t${item.valorCentavos}\t${isoDate(item.dataPagamento)}\t${a.resultado}\t${a.principalCentavos}\t${a.multaCentavos}\t${a.jurosCentavos}\t${a.creditoCentavos}\t${a.estornoCentavos}\t${copyText(item.motivo ?? "")}\t${componentesText(a)}\n`;
+        if (out.length > 1 << 20) {
+          await sink(out);
+          out = "";
+        }
+      }
+      if (out) await sink(out);
+    },
   );
   // The final state of each parcela touched (the last payment of it in the batch wins).
-  const finais = new Map<string, { pago: bigint; enc: bigint; situacao: string }>();
+  const finais = new Map<string, { pago: bigint; enc: bigint; multa: bigint; situacao: string }>();
   for (const p of aplicados) {
     const before = finais.get(p.parcelaId);
     finais.set(p.parcelaId, {
       pago: p.alocacao.pagoCentavos,
       enc: (before?.enc ?? 0n) + p.alocacao.multaCentavos + p.alocacao.jurosCentavos,
+      multa: (before?.multa ?? 0n) + p.alocacao.multaCentavos,
       situacao: p.alocacao.situacao,
     });
   }
+  // Staged with COPY, then one UPDATE joined on the staging table.
+  await bulk(
+    em,
+    `create temp table if not exists baixa_parcela (id uuid primary key, pago bigint, enc bigint, multa bigint, sit text)
+     on commit delete rows`,
+  );
+  await bulk(em, "truncate baixa_parcela");
+  await copyIn(em, "copy baixa_parcela (id, pago, enc, multa, sit) from stdin", async (sink) => {
+    let out = "";
+    for (const [id, f] of finais) {
+      out += `${id}\t${f.pago}\t${f.enc}\t${f.multa}\t${f.situacao}\n`;
+      if (out.length > 1 << 20) {
+        await sink(out);
+        out = "";
+      }
+    }
+    if (out) await sink(out);
+  });
   await bulk(
     em,
     `update parcela p set pago_centavos = t.pago, encargos_pagos_centavos = p.encargos_pagos_centavos + t.enc,
+       multa_paga_centavos = p.multa_paga_centavos + t.multa,
        situacao = t.sit, version = p.version + 1, updated_at = now()
-     from json_to_recordset(?::json) as t(id uuid, pago bigint, enc bigint, sit text) where p.id = t.id`,
-    [
-      JSON.stringify(
-        [...finais].map(([id, f]) => ({
-          id,
-          pago: f.pago.toString(),
-          enc: f.enc.toString(),
-          sit: f.situacao,
-        })),
-      ),
-    ],
+     from baixa_parcela t where p.id = t.id`,
   );
   const creditos = new Map<string, bigint>();
   for (const p of aplicados)
@@ -219,15 +238,37 @@ export async function applyPagamentos(
        from json_to_recordset(?::json) as t(id uuid, v bigint) where c.id = t.id`,
       [JSON.stringify([...creditos].map(([id, v]) => ({ id, v: v.toString() })))],
     );
-  const postings: Posting[] = aplicados.flatMap((p) =>
-    p.alocacao.lancamentos.map((l) => ({
-      grupoId: p.grupoId,
-      cotaId: p.cotaId,
-      origem: `pagamento:${p.id}:${l.sufixo}`,
-      historico: `${itemOf.get(p.id)?.canal} ${p.alocacao.resultado}`,
-      lancamento: l.lancamento,
-    })),
-  );
+  // A file's payments: one entry per grupo for the whole batch (a lote de baixa) naming the file;
+  // each pagamento row keeps its own amounts and components.
+  const postings: Posting[] = [];
+  if (lote) {
+    const porGrupo = new Map<string, Lancamento[]>();
+    for (const p of aplicados) {
+      let entries = porGrupo.get(p.grupoId);
+      if (!entries) {
+        entries = [];
+        porGrupo.set(p.grupoId, entries);
+      }
+      for (const l of p.alocacao.lancamentos) entries.push(l.lancamento);
+    }
+    for (const [grupoId, entries] of porGrupo)
+      if (entries.length > 0)
+        postings.push({
+          grupoId,
+          origem: lote.origem,
+          historico: lote.historico,
+          lancamento: loteDeBaixa(entries),
+        });
+  } else
+    for (const p of aplicados)
+      for (const l of p.alocacao.lancamentos)
+        postings.push({
+          grupoId: p.grupoId,
+          cotaId: p.cotaId,
+          origem: `pagamento:${p.id}:${l.sufixo}`,
+          historico: `${itemOf.get(p.id)?.canal} ${p.alocacao.resultado}`,
+          lancamento: l.lancamento,
+        });
   await postLancamentos(em, postings);
   // Cotas whose arrears this batch cleared: grupos puts an INADIMPLENTE cota back to ATIVA.
   const regularizadas = new Set(

@@ -134,17 +134,19 @@ export async function restituirDesistencia(uow: UnitOfWork, cotaId: string): Pro
   const { em } = uow;
   const cota = await findCota(em, cotaId);
   if (!cota) return;
-  const pagos = await em.execute<{ conta: string; v: string }[]>(
-    `select p.conta, (-sum(p.valor_centavos))::text as v from partida p join lancamento l on l.id = p.lancamento_id
-     where l.cota_id = ? and l.tipo = 'PAGAMENTO_PARCELA' and p.conta <> 'CAIXA' group by p.conta`,
+  // What the cota's payments paid of each fund, from the pagamento rows (a CNAB file's are booked
+  // as one ledger entry per grupo, so the ledger does not have them per cota).
+  const [pagos] = await em.execute<{ fc: string; ta: string; fr: string; sg: string }[]>(
+    `select coalesce(sum(fundo_comum_centavos), 0)::text as fc, coalesce(sum(taxa_administracao_centavos), 0)::text as ta,
+       coalesce(sum(fundo_reserva_centavos), 0)::text as fr, coalesce(sum(seguro_centavos), 0)::text as sg
+     from pagamento where cota_id = ?`,
     [cotaId],
   );
-  const of = (conta: string) => BigInt(pagos.find((p) => p.conta === conta)?.v ?? "0");
   const composicao = {
-    fundoComumCentavos: of("FUNDO_COMUM"),
-    taxaAdministracaoCentavos: of("TAXA_ADMINISTRACAO"),
-    fundoReservaCentavos: of("FUNDO_RESERVA"),
-    seguroCentavos: of("SEGURO"),
+    fundoComumCentavos: BigInt(pagos?.fc ?? "0"),
+    taxaAdministracaoCentavos: BigInt(pagos?.ta ?? "0"),
+    fundoReservaCentavos: BigInt(pagos?.fr ?? "0"),
+    seguroCentavos: BigInt(pagos?.sg ?? "0"),
   };
   const total =
     composicao.fundoComumCentavos +

@@ -1,7 +1,13 @@
 // CNAB 240 retorno import (per-line report, exactly once, original kept in S3) and remessa.
+import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { civilDate } from "@consorcio/domain";
-import { LinhaResultado, ParcelaSituacao } from "@consorcio/gen/consorcio/financeiro/v1/parcela_pb.js";
+import { PagamentoRealizadoSchema } from "@consorcio/gen/consorcio/financeiro/v1/eventos_pb.js";
+import {
+  CanalPagamento,
+  LinhaResultado,
+  ParcelaSituacao,
+} from "@consorcio/gen/consorcio/financeiro/v1/parcela_pb.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FEBRABAN_240_V088 } from "../src/domain/cnab240/layout.ts";
 import { parseRemessa } from "../src/domain/cnab240/remessa.ts";
@@ -112,6 +118,32 @@ describe("CNAB 240 retorno", () => {
     expect(Buffer.concat(chunks).equals(conteudo)).toBe(true);
     const { balancete } = await f.ledger.getBalancete({ grupoId }, f.staff);
     expect(balancete?.somaCentavos).toBe(0n);
+    // The file's payments are one entry of the grupo (a lote de baixa) naming the import, with the
+    // sum of both; each pagamento row keeps its own amount; one PagamentoRealizado per pagamento.
+    const lote = await f.sql<{ tipo: string; caixa: string }>(
+      `select l.tipo, p.valor_centavos::text as caixa from lancamento l join partida p on p.lancamento_id = l.id
+       where l.grupo_id = ? and l.origem = ? and p.conta = 'CAIXA'`,
+      [grupoId, `importacao:${first?.importacao?.id}`],
+    );
+    const pagos = await f.sql<{ soma: string; fc: string }>(
+      `select sum(valor_centavos)::text as soma, sum(fundo_comum_centavos)::text as fc from pagamento
+       where parcela_id in (?, ?)`,
+      [a.id, b.id],
+    );
+    expect(lote).toEqual([{ tipo: "LOTE_BAIXA", caixa: pagos[0]?.soma }]);
+    expect(BigInt(pagos[0]?.fc ?? "0")).toBeGreaterThan(0n);
+    const eventos = await f.sql<{ payload: Buffer; actor: string | null }>(
+      `select payload, headers->>'actor' as actor from platform_outbox
+       where event_type = 'consorcio.financeiro.v1.PagamentoRealizado'`,
+    );
+    const realizados = eventos.map((e) => ({
+      ...fromBinary(PagamentoRealizadoSchema, e.payload),
+      actor: e.actor,
+    }));
+    for (const p of [a, b])
+      expect(realizados.filter((e) => e.parcelaId === p.id)).toEqual([
+        expect.objectContaining({ grupoId, canal: CanalPagamento.CNAB, actor: expect.any(String) }),
+      ]);
   });
 
   test("a garbage file or an unknown layout is InvalidArgument and writes nothing", async () => {

@@ -44,6 +44,7 @@ export const TIPOS_LANCAMENTO = [
   "TARIFA_BANCARIA",
   "RECURSOS_NAO_PROCURADOS",
   "ESTORNO",
+  "LOTE_BAIXA",
 ] as const;
 export type TipoLancamento = (typeof TIPOS_LANCAMENTO)[number];
 
@@ -152,6 +153,23 @@ export function creditoContemplacao(c: CreditoContemplacao): Lancamento {
     debit("FUNDO_RESERVA", fr),
     credit("CREDITOS_A_PAGAR", liquido),
   ]);
+}
+
+/**
+ * A batch of payments booked as one entry ("lote de baixa"): the legs of `entries` summed per
+ * account. Each payment keeps its own amounts in its pagamento row; the ledger gets their sum.
+ */
+export function loteDeBaixa(entries: readonly Lancamento[]): Lancamento {
+  const porConta = new Map<Conta, bigint>();
+  for (const entry of entries)
+    for (const l of entry.linhas) porConta.set(l.conta, (porConta.get(l.conta) ?? 0n) + l.valorCentavos);
+  return buildLancamento(
+    "LOTE_BAIXA",
+    CONTAS.filter((c) => porConta.has(c)).map((conta) => ({
+      conta,
+      valorCentavos: porConta.get(conta) ?? 0n,
+    })),
+  );
 }
 
 /** The mirror of an entry (every line negated), typed as a reversal of it. */

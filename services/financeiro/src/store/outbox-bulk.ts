@@ -1,9 +1,11 @@
-// Many events in one statement into the platform's outbox (the relay publishes them after
-// commit like any other): a 100,000-line CNAB import is not 100,000 ORM inserts.
+// Many events in one COPY into the platform's outbox (the relay publishes them after commit like
+// any other): a 100,000-line CNAB import is not 100,000 ORM inserts. The row is the one
+// enqueueEvent writes: the protobuf binary payload, the type as event type and routing key, the
+// headers as jsonb, no attempt yet.
 import { type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { uuidv7 } from "uuidv7";
-import { bulk } from "./sql.ts";
+import { copyIn, copyText } from "./sql.ts";
 
 export async function enqueueMany<Desc extends DescMessage>(
   em: EntityManager,
@@ -12,14 +14,22 @@ export async function enqueueMany<Desc extends DescMessage>(
   headers: Record<string, string>,
 ): Promise<void> {
   if (events.length === 0) return;
-  const rows = events.map((event) => ({
-    id: uuidv7(),
-    p: Buffer.from(toBinary(schema, event)).toString("base64"),
-  }));
-  await bulk(
+  const fixed = `\t${copyText(schema.typeName)}\t${copyText(schema.typeName)}\t`;
+  const tail = `\t${copyText(JSON.stringify(headers))}\t0\n`;
+  await copyIn(
     em,
-    `insert into platform_outbox (id, event_type, routing_key, payload, headers, attempts)
-     select id, ?, ?, decode(p, 'base64'), ?::jsonb, 0 from json_to_recordset(?::json) as t(id uuid, p text)`,
-    [schema.typeName, schema.typeName, JSON.stringify(headers), JSON.stringify(rows)],
+    "copy platform_outbox (id, event_type, routing_key, payload, headers, attempts) from stdin",
+    async (sink) => {
+      let out = "";
+      for (const event of events) {
+        // bytea in hex; the backslash of \x escaped for COPY's text format.
+        out += `${uuidv7()}${fixed}\\\\x${Buffer.from(toBinary(schema, event)).toString("hex")}${tail}`;
+        if (out.length > 1 << 20) {
+          await sink(out);
+          out = "";
+        }
+      }
+      if (out) await sink(out);
+    },
   );
 }

@@ -14,6 +14,7 @@ import {
   estornoCreditoContemplacao,
   type Lancamento,
   liberacaoCredito,
+  loteDeBaixa,
   pagamentoLance,
   pagamentoParcela,
   pagamentoRestituicao,
@@ -209,6 +210,36 @@ describe("ledger", () => {
         expect(somaDosSaldos(saldos)).toBe(0n);
         const disponivel = caixaDisponivel(saldos);
         expect(disponivel.fundoComumCentavos >= 0n && disponivel.fundoReservaCentavos >= 0n).toBe(true);
+      }),
+    );
+  });
+
+  test("property: a lote de baixa is balanced and has, per account, the sum of its payments' legs", () => {
+    const amount = fc.bigInt({ min: 0n, max: 10_000_000n });
+    const payment = fc.oneof(
+      fc
+        .record({ fc: amount, ta: amount, fr: amount, sg: amount })
+        .filter((c) => c.fc + c.ta + c.fr + c.sg > 0n)
+        .map((c) =>
+          pagamentoParcela({
+            fundoComumCentavos: c.fc,
+            taxaAdministracaoCentavos: c.ta,
+            fundoReservaCentavos: c.fr,
+            seguroCentavos: c.sg,
+          }),
+        ),
+      fc
+        .record({ g: amount, a: amount })
+        .filter((e) => e.g + e.a > 0n)
+        .map((e) => encargosRecebidos({ grupoCentavos: e.g, administradoraCentavos: e.a })),
+      amount.filter((v) => v > 0n).map((v) => recebimentoADevolver(v)),
+    );
+    fc.assert(
+      fc.property(fc.array(payment, { minLength: 1, maxLength: 30 }), (entries) => {
+        const lote = loteDeBaixa(entries);
+        expect(lote.tipo).toBe("LOTE_BAIXA");
+        expect(lote.linhas.reduce((s, l) => s + l.valorCentavos, 0n)).toBe(0n);
+        expect(balances([lote])).toEqual(balances(entries));
       }),
     );
   });
