@@ -548,6 +548,8 @@ test(`a grupo of ${COTAS} cotas lives ${MESES} months across every service`, asy
     // Restitutions of excluded cotas drawn for them are paid out.
     const { restituicoes } = await c.restituicoes.listRestituicoes({ grupoId, pageSize: 100 }, staff);
     for (const r of restituicoes.filter((x) => x.situacao === RestituicaoSituacao.CALCULADA)) {
+      // % of FC paid (one parcela, the cota stopped after it) × the price in force, no penalty.
+      expect(r.valorCentavos).toBe(FC_MES);
       await c.restituicoes.payRestituicao({ id: r.id, requestId: `r-${r.id}` }, staff);
       restituicoesPagas += r.valorCentavos;
     }
@@ -600,8 +602,16 @@ test(`a grupo of ${COTAS} cotas lives ${MESES} months across every service`, asy
   expect(entrou).toBeGreaterThan(0n);
   expect(saldo(Conta.CAIXA)).toBe(entrou - creditosPagos - restituicoesPagas);
   expect(saldo(Conta.CREDITOS_A_PAGAR)).toBe(0n);
+  // Every way in and out was exercised.
+  const modalidades = new Set(state.contemplacoes.map((x) => Modalidade[x.modalidade]));
+  expect([...modalidades].sort()).toEqual(["LANCE_FIXO", "LANCE_LIVRE", "RESTITUICAO", "SORTEIO"]);
+  expect(
+    state.contemplacoes.some((x) => x.modalidade === Modalidade.LANCE_LIVRE && x.lanceEmbutidoCentavos > 0n),
+  ).toBe(true);
+  expect(restituicoesPagas).toBeGreaterThan(0n);
+  expect(encargosEsperados.size).toBeGreaterThanOrEqual(Math.min(MESES - 2, 6));
   console.info(
-    `lifecycle: ${MESES} months, ${state.contemplacoes.length} contemplações, ${p.recorded.length} messages, ${Math.round((Date.now() - inicio) / 1000)} s`,
+    `lifecycle: ${MESES} months, ${state.contemplacoes.length} contemplações (${[...modalidades].join(", ")}), ${encargosEsperados.size} late payers, restituições R$ ${reais(restituicoesPagas)}, ${p.recorded.length} messages, ${Math.round((Date.now() - inicio) / 1000)} s`,
   );
 }, 600_000);
 
@@ -621,3 +631,16 @@ test("replaying every message the broker carried changes no business table", asy
   await p.quiet(60_000);
   expect(await p.snapshot()).toEqual(before);
 }, 120_000);
+
+// KNOWN BUG: financeiro books a paid lance as an extra LANCE parcela but never amortises the cota's
+// future parcelas with it (DOMAIN.md §4: "it amortises future parcelas (default: the last ones
+// first)"; domain/percentual-ledger.ts amortizeLance exists but billing never calls it), so a cota
+// whose lance was paid is billed its full plan as well and pays more than 100 % of the fundo comum.
+test.fails("KNOWN BUG: a paid lance amortises the cota's parcelas, so no cota pays more than 100 % of the FC", async () => {
+  expect(state.lancesPagos.length).toBeGreaterThan(0);
+  for (const cotaId of state.lancesPagos) {
+    const { extrato } = await c.extrato.getExtrato({ cotaId }, staff);
+    console.info(`lance paid, cota ${cotaId}: FC paid ${extrato?.fundoComumPagoPercentual} %`);
+    expect(extrato?.fundoComumPagoPercentual).toBe("100");
+  }
+});
