@@ -52,6 +52,7 @@ import {
 } from "./domain/apuracao.ts";
 import { canonicalJson, sha256Hex } from "./domain/canonico.ts";
 import type { TipoLance } from "./domain/lances.ts";
+import { valorRestituicao } from "./domain/restituicao.ts";
 import type { Candidato } from "./domain/sorteio.ts";
 import {
   type Assembleias,
@@ -331,14 +332,17 @@ export class AssembleiaUseCases {
       );
     if (!row.confirmadaPor)
       throw new FailedPreconditionError("a extração da Loteria Federal não foi confirmada (quatro olhos)");
-    const { entrada, porNumero } = await this.entrada(em, row, context);
+    const { entrada, grupo, porNumero } = await this.entrada(em, row, context);
+    // The refund of the drawn excluded cota, read-only from its parcelas: financeiro books it
+    // (from ContemplacaoProcessada) only if the money rule below contemplates it.
     const cotaRestituicao = sortearRestituicao(entrada);
     const cotaExcluida = cotaRestituicao === undefined ? undefined : porNumero.get(cotaRestituicao);
     if (cotaRestituicao !== undefined && cotaExcluida) {
-      const valor = await this.peers.restituicao(
-        { cotaId: cotaExcluida.id, precoCentavos: BigInt(entrada.creditoCentavos), assembleiaId: row.id },
-        context,
-      );
+      const valor = valorRestituicao({
+        parcelas: await this.peers.parcelas(cotaExcluida.id, context),
+        precoCentavos: BigInt(entrada.creditoCentavos),
+        penalidadePercentual: grupo.percentualPenalidadeRestituicao,
+      });
       entrada.restituicoes = [{ cota: cotaRestituicao, valorCentavos: valor.toString() }];
     }
     const resultado = apurar(entrada);
@@ -389,7 +393,7 @@ export class AssembleiaUseCases {
     return { assembleia: assembleiaToMessage(row), apuracao: await this.apuracao(em, row.id) };
   }
 
-  /** A contemplação row and its ContemplacaoProcessada; a restitution is settled at once (its refund is booked). */
+  /** A contemplação row and its ContemplacaoProcessada; a restitution is settled by financeiro's RestituicaoCalculada. */
   contemplar(
     uow: UnitOfWork,
     row: Assembleias,
@@ -412,7 +416,7 @@ export class AssembleiaUseCases {
       embutidoCentavos: c.embutidoCentavos,
       custoCentavos: c.custoCentavos,
       lancePercentual: c.percentual,
-      status: c.modalidade === "RESTITUICAO" ? "CREDITO_LIBERADO" : "PROCESSADA",
+      status: "PROCESSADA",
       cotaMarcada: false,
       substituiContemplacaoId: substitui ?? null,
       ordem: c.ordem,

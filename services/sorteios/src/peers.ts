@@ -1,15 +1,15 @@
 // What sorteios asks grupos and financeiro, through the platform's service clients.
-import { createHash } from "node:crypto";
 import type { HandlerContext } from "@connectrpc/connect";
 import { LedgerService } from "@consorcio/gen/consorcio/financeiro/v1/ledger_service_pb.js";
-import { RestituicaoService } from "@consorcio/gen/consorcio/financeiro/v1/restituicao_service_pb.js";
+import { ParcelaService } from "@consorcio/gen/consorcio/financeiro/v1/parcela_service_pb.js";
 import { type Cota, CotaSituacao } from "@consorcio/gen/consorcio/grupos/v1/cota_pb.js";
 import { type DataCronograma, type Grupo, GrupoStatus } from "@consorcio/gen/consorcio/grupos/v1/grupo_pb.js";
 import { CotaService, GrupoService } from "@consorcio/gen/consorcio/grupos/v1/grupo_service_pb.js";
 import type { ServiceClients } from "@consorcio/platform";
+import type { ParcelaPaga } from "./domain/restituicao.ts";
 
 /** The peers' services this one calls (the ServiceDefinition's `calls`). */
-export const PEER_SERVICES = [GrupoService, CotaService, LedgerService, RestituicaoService] as const;
+export const PEER_SERVICES = [GrupoService, CotaService, LedgerService, ParcelaService] as const;
 
 export interface Caixa {
   fundoComumCentavos: bigint;
@@ -73,26 +73,23 @@ export class Peers {
     return { fundoComumCentavos: r.fundoComumCentavos, fundoReservaCentavos: r.fundoReservaCentavos };
   }
 
-  /** The refund of an excluded cota at this assembleia's price; keyed so a retry computes it once. */
-  async restituicao(
-    input: { cotaId: string; precoCentavos: bigint; assembleiaId: string },
-    context?: HandlerContext,
-  ): Promise<bigint> {
-    const { restituicao } = await this.clients.get(RestituicaoService, context).calculateRestituicao({
-      ...input,
-      requestId: restituicaoRequestId(input.assembleiaId, input.cotaId),
-    });
-    if (!restituicao) throw new Error(`financeiro answered no restituição for ${input.cotaId}`);
-    return restituicao.valorCentavos;
+  /** The parcelas of a cota as financeiro bills them (read-only): what a restitution is computed from. */
+  async parcelas(cotaId: string, context?: HandlerContext): Promise<ParcelaPaga[]> {
+    const client = this.clients.get(ParcelaService, context);
+    const parcelas: ParcelaPaga[] = [];
+    let pageToken = "";
+    do {
+      const page = await client.listParcelas({ cotaId, pageSize: 500, pageToken });
+      for (const p of page.parcelas)
+        parcelas.push({
+          fundoComumPercentual: p.componentes?.fundoComumPercentual ?? "0",
+          valorCentavos: p.valorCentavos,
+          pagoCentavos: p.pagoCentavos,
+        });
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return parcelas;
   }
-}
-
-/**
- * The request id of an assembleia's CalculateRestituicao of a cota: a digest of both ids, since
- * the contract allows 64 characters and the two UUIDs with a prefix are 82.
- */
-export function restituicaoRequestId(assembleiaId: string, cotaId: string): string {
-  return `sorteios:restituicao:${createHash("sha256").update(`${assembleiaId}:${cotaId}`).digest("base64url").slice(0, 32)}`;
 }
 
 /** Competes in sorteio and lances: ATIVA and not contemplated (no overdue parcela: not INADIMPLENTE). */

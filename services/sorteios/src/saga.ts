@@ -6,7 +6,9 @@ import {
   CreditoLiberadoSchema,
   LanceNaoPagoSchema,
   LancePagoSchema,
+  RestituicaoCalculadaSchema,
 } from "@consorcio/gen/consorcio/financeiro/v1/eventos_pb.js";
+import { RestituicaoMotivo } from "@consorcio/gen/consorcio/financeiro/v1/parcela_pb.js";
 import { CausaAlteracao } from "@consorcio/gen/consorcio/grupos/v1/cota_pb.js";
 import {
   CotaSituacaoAlteradaSchema,
@@ -168,6 +170,45 @@ export class Saga {
     await this.assembleias.encerrarSeConcluida(uow, assembleia, now);
   }
 
+  /**
+   * financeiro booked the refund of an excluded cota (from our ContemplacaoProcessada): that
+   * settles its restitution contemplação. The event names the cota only; a cota has at most one
+   * restitution not cancelled, so that is the one.
+   */
+  async restituicaoCalculada(
+    uow: UnitOfWork,
+    e: { cotaId: string; valorCentavos: bigint; restituicaoId: string },
+    evento: string,
+  ): Promise<void> {
+    const found = await uow.em.findOne(ContemplacaoRow, {
+      cotaId: e.cotaId,
+      modalidade: "RESTITUICAO",
+      status: "PROCESSADA",
+    });
+    if (!found) return;
+    const locked = await this.lock(uow, found.id);
+    if (locked?.contemplacao.status !== "PROCESSADA") return;
+    const { assembleia, contemplacao } = locked;
+    contemplacao.status = "CREDITO_LIBERADO";
+    const apurado = BigInt(contemplacao.custoCentavos);
+    const now = this.clock.now();
+    passo(
+      uow.em,
+      {
+        assembleiaId: assembleia.id,
+        contemplacaoId: contemplacao.id,
+        cotaNumero: contemplacao.cotaNumero,
+        evento,
+        descricao:
+          `restituição calculada pelo financeiro: ${e.valorCentavos} centavos` +
+          (e.valorCentavos === apurado ? "" : ` (apurada ${apurado})`),
+      },
+      now,
+    );
+    await uow.em.flush();
+    await this.assembleias.encerrarSeConcluida(uow, assembleia, now);
+  }
+
   /** grupos marked the cota CONTEMPLADA: a step of the saga, recorded. */
   async cotaMarcada(uow: UnitOfWork, cotaId: string, evento: string): Promise<void> {
     const found = await uow.em.findOne(
@@ -217,6 +258,10 @@ export function sagaConsumer(
       on(CreditoLiberadoSchema, (uow, e) =>
         saga().creditoLiberado(uow, e.contemplacaoId, CreditoLiberadoSchema.typeName),
       ),
+      on(RestituicaoCalculadaSchema, async (uow, e) => {
+        if (e.motivo === RestituicaoMotivo.EXCLUSAO)
+          await saga().restituicaoCalculada(uow, e, RestituicaoCalculadaSchema.typeName);
+      }),
       on(CotaSituacaoAlteradaSchema, async (uow, e) => {
         if (e.causa === CausaAlteracao.CONTEMPLACAO && e.contemplada)
           await saga().cotaMarcada(uow, e.cotaId, CotaSituacaoAlteradaSchema.typeName);

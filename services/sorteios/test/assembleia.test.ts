@@ -11,7 +11,9 @@ import {
   CreditoLiberadoSchema,
   LanceNaoPagoSchema,
   LancePagoSchema,
+  RestituicaoCalculadaSchema,
 } from "@consorcio/gen/consorcio/financeiro/v1/eventos_pb.js";
+import { RestituicaoMotivo } from "@consorcio/gen/consorcio/financeiro/v1/parcela_pb.js";
 import { CausaAlteracao, CotaSituacao } from "@consorcio/gen/consorcio/grupos/v1/cota_pb.js";
 import { CotaSituacaoAlteradaSchema } from "@consorcio/gen/consorcio/grupos/v1/eventos_pb.js";
 import {
@@ -34,7 +36,6 @@ import { connectRabbitMqBus, createLogger, type EventBus, type IncomingMessage }
 import { createTestIssuer, deleteQueues, eventually, testServers } from "@consorcio/platform/testing.ts";
 import { uuidv7 } from "uuidv7";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { restituicaoRequestId } from "../src/peers.ts";
 import { AGENDAMENTO_JOB } from "../src/service.ts";
 import { addGrupo, bearer, type Issuer, PRECO, QUEUE_PREFIX, startPeers, startSorteios } from "./support.ts";
 
@@ -312,7 +313,8 @@ describe("an assembleia", () => {
     ]);
     expect(apuracao?.contemplacoes.map(resumo)).toEqual([
       [102, "SORTEIO", "PROCESSADA", PRECO],
-      [360, "RESTITUICAO", "CREDITO_LIBERADO", RESTITUICAO],
+      // Settled only when financeiro reports the refund booked (RestituicaoCalculada).
+      [360, "RESTITUICAO", "PROCESSADA", RESTITUICAO],
       [200, "LANCE_FIXO", "PROCESSADA", 7_000_000n],
       [20, "LANCE_LIVRE", "PROCESSADA", 4_000_000n],
       // 193 and 11 both bid 50% at distance 91 from the base 102: the higher cota wins.
@@ -328,7 +330,12 @@ describe("an assembleia", () => {
     expect(apuracao?.saldoFinalCentavos).toBe(100_000n);
     expect(apuracao?.entradaSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.parse(apuracao?.entradaJson ?? "{}").fundoComumCentavos).toBe(FUNDO_COMUM.toString());
-    expect(peers.state.restituicaoCalls).toEqual([restituicaoRequestId(id, setup.cota(360).id)]);
+    // The refund was computed from the drawn cota's parcelas, read-only; nothing booked by sorteios.
+    const ids = new Set(setup.cotas.map((c) => c.id));
+    expect(peers.state.parcelaCalls.filter((c) => ids.has(c))).toEqual([setup.cota(360).id]);
+    expect(JSON.parse(apuracao?.entradaJson ?? "{}").restituicoes).toEqual([
+      { cota: 360, valorCentavos: RESTITUICAO.toString() },
+    ]);
 
     // The stored assembleia re-runs to the same result.
     const verify = await sorteios.assembleias.verifyApuracao({ id }, bearer(staff.gerente));
@@ -412,6 +419,18 @@ describe("an assembleia", () => {
         causa: CausaAlteracao.CONTEMPLACAO,
       }),
     );
+    // financeiro books the refund: a withdrawal's refund of the same cota is not this step.
+    const restituicao = (motivo: RestituicaoMotivo, valorCentavos: bigint) =>
+      create(RestituicaoCalculadaSchema, {
+        restituicaoId: uuidv7(),
+        cotaId: setup.cota(360).id,
+        grupoId: setup.grupo.id,
+        motivo,
+        valorCentavos,
+      });
+    await publish(RestituicaoCalculadaSchema, restituicao(RestituicaoMotivo.DESISTENCIA, 999n));
+    await publish(RestituicaoCalculadaSchema, restituicao(RestituicaoMotivo.EXCLUSAO, RESTITUICAO));
+    await eventually(async () => (await porCota()).get(360)?.status === ContemplacaoStatus.CREDITO_LIBERADO);
     await publish(LancePagoSchema, create(LancePagoSchema, { ...ev(200), lanceCentavos: 3_000_000n }));
     await publish(LancePagoSchema, create(LancePagoSchema, { ...ev(20), lanceCentavos: 3_500_000n }));
     await publish(LanceNaoPagoSchema, create(LanceNaoPagoSchema, ev(193)));
@@ -474,6 +493,9 @@ describe("an assembleia", () => {
     expect(
       saga.passos.some((p) => p.descricao === "cota marcada CONTEMPLADA pelo grupos" && p.cotaNumero === 102),
     ).toBe(true);
+    expect(
+      saga.passos.filter((p) => p.evento === RestituicaoCalculadaSchema.typeName).map((p) => p.descricao),
+    ).toEqual([`restituição calculada pelo financeiro: ${RESTITUICAO} centavos`]);
     expect((await sorteios.assembleias.getAssembleia({ id }, g)).assembleia?.status).toBe(
       AssembleiaStatus.ENCERRADA,
     );
@@ -510,6 +532,16 @@ describe("redelivery and restart", () => {
       await publish(schema, event, first);
       ids.add(first).add(await publish(schema, event));
     };
+    await twice(
+      RestituicaoCalculadaSchema,
+      create(RestituicaoCalculadaSchema, {
+        restituicaoId: uuidv7(),
+        cotaId: setup.cota(360).id,
+        grupoId: setup.grupo.id,
+        motivo: RestituicaoMotivo.EXCLUSAO,
+        valorCentavos: RESTITUICAO,
+      }),
+    );
     await twice(LancePagoSchema, create(LancePagoSchema, ev(200)));
     await twice(LancePagoSchema, create(LancePagoSchema, ev(20)));
     await twice(LanceNaoPagoSchema, create(LanceNaoPagoSchema, ev(193)));

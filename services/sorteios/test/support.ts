@@ -7,10 +7,11 @@ import type { AddressInfo } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
+import { Dec } from "@consorcio/domain";
 import { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
 import { LedgerService } from "@consorcio/gen/consorcio/financeiro/v1/ledger_service_pb.js";
-import { RestituicaoSchema } from "@consorcio/gen/consorcio/financeiro/v1/parcela_pb.js";
-import { RestituicaoService } from "@consorcio/gen/consorcio/financeiro/v1/restituicao_service_pb.js";
+import { ParcelaSchema } from "@consorcio/gen/consorcio/financeiro/v1/parcela_pb.js";
+import { ParcelaService } from "@consorcio/gen/consorcio/financeiro/v1/parcela_service_pb.js";
 import { type Cota, CotaSchema, CotaSituacao } from "@consorcio/gen/consorcio/grupos/v1/cota_pb.js";
 import {
   type DataCronograma,
@@ -46,9 +47,10 @@ export interface PeerState {
   cotas: Map<string, Cota[]>;
   cronogramas: Map<string, DataCronograma[]>;
   caixa: Map<string, { fundoComumCentavos: bigint; fundoReservaCentavos: bigint }>;
+  /** The refund an excluded cota would get: served as one paid parcela of that share of the FC. */
   restituicoes: Map<string, bigint>;
-  /** CalculateRestituicao calls by request id. */
-  restituicaoCalls: string[];
+  /** ListParcelas calls, by cota id (read-only: nothing is booked). */
+  parcelaCalls: string[];
 }
 
 export async function startPeers(issuer: Issuer) {
@@ -58,7 +60,7 @@ export async function startPeers(issuer: Issuer) {
     cronogramas: new Map(),
     caixa: new Map(),
     restituicoes: new Map(),
-    restituicaoCalls: [],
+    parcelaCalls: [],
   };
   const notFound = (what: string) => new ConnectError(`${what} not found`, Code.NotFound);
   const handler = connectNodeAdapter({
@@ -108,18 +110,22 @@ export async function startPeers(issuer: Issuer) {
           return caixa;
         },
       });
-      router.service(RestituicaoService, {
-        calculateRestituicao(req) {
-          state.restituicaoCalls.push(req.requestId);
+      router.service(ParcelaService, {
+        listParcelas(req) {
+          state.parcelaCalls.push(req.cotaId);
           const valor = state.restituicoes.get(req.cotaId);
-          if (valor === undefined) throw notFound("restituição");
+          if (valor === undefined) return { parcelas: [] };
+          const percentual = new Dec(valor.toString()).times(100).dividedBy(PRECO.toString()).toFixed();
           return {
-            restituicao: create(RestituicaoSchema, {
-              id: randomUUID(),
-              cotaId: req.cotaId,
-              precoCentavos: req.precoCentavos,
-              valorCentavos: valor,
-            }),
+            parcelas: [
+              create(ParcelaSchema, {
+                id: randomUUID(),
+                cotaId: req.cotaId,
+                valorCentavos: 100_000n,
+                pagoCentavos: 100_000n,
+                componentes: { fundoComumPercentual: percentual },
+              }),
+            ],
           };
         },
       });
