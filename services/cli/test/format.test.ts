@@ -4,6 +4,7 @@ import { create } from "@bufbuild/protobuf";
 import { ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { GrupoStatus, GrupoStatusSchema } from "@consorcio/gen/consorcio/grupos/v1/grupo_pb.js";
+import { BadRequestSchema } from "@consorcio/gen/google/rpc/error_details_pb.js";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { serviceUrl } from "../src/config.ts";
@@ -66,6 +67,20 @@ describe("errors", () => {
       "error: invalid_argument: extracao.premios[2]: must be 5 digits; id: must be a UUID",
     );
     expect(exitCodeOf(error)).toBe(1);
+  });
+
+  test("google.rpc.BadRequest field violations are listed after a message that does not repeat them", () => {
+    const error = new ConnectError("parâmetros do grupo inválidos", Code.InvalidArgument, undefined, [
+      {
+        desc: BadRequestSchema,
+        value: create(BadRequestSchema, {
+          fieldViolations: [{ field: "grupo.percentuais_fundo_comum", description: "must sum to 100" }],
+        }),
+      },
+    ]);
+    expect(formatError(error)).toBe(
+      "error: invalid_argument: parâmetros do grupo inválidos [grupo.percentuais_fundo_comum: must sum to 100]",
+    );
   });
 
   test("a plain status keeps its message; our own errors, also wrapped by Connect, keep theirs", () => {
