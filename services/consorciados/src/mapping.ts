@@ -1,20 +1,32 @@
-// Protobuf messages <-> the domain's DadosPessoais.
+// Protobuf messages <-> the domain types: the only place (with routes.ts) that knows the contract.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
-  type Consorciado,
+  Canal,
+  type Consentimento as ConsentimentoMessage,
+  ConsentimentoSchema,
+  type Consorciado as ConsorciadoMessage,
   ConsorciadoSchema,
   ConsorciadoStatus,
+  Finalidade,
   TipoPessoa,
 } from "@consorcio/gen/consorcio/consorciados/v1/consorciado_pb.js";
-import type { InferEntity } from "@mikro-orm/core";
-import { ANONIMIZADO, type DadosPessoais } from "./domain/consorciado.ts";
+import type {
+  Canal as CanalName,
+  Consentimento,
+  ConsentimentoInput,
+  Finalidade as FinalidadeName,
+} from "./domain/consentimento.ts";
+import {
+  ANONIMIZADO,
+  type Consorciado,
+  type DadosPessoais,
+  type Status,
+  type TipoPessoa as TipoName,
+} from "./domain/consorciado.ts";
 import { normalizeDocumento } from "./domain/documentos.ts";
-import type { ConsorciadoRow } from "./store/entities.ts";
 
-export type Row = InferEntity<typeof ConsorciadoRow>;
-
-export function dadosFromMessage(message: Consorciado): DadosPessoais {
+export function dadosFromMessage(message: ConsorciadoMessage): DadosPessoais {
   const dados: DadosPessoais = {
     tipo: message.tipo === TipoPessoa.JURIDICA ? "JURIDICA" : "FISICA",
     email: message.email.trim().toLowerCase(),
@@ -53,34 +65,65 @@ export function dadosFromMessage(message: Consorciado): DadosPessoais {
   return dados;
 }
 
-const STATUS: Record<Row["status"], ConsorciadoStatus> = {
+const STATUS: Record<Status, ConsorciadoStatus> = {
   ATIVO: ConsorciadoStatus.ATIVO,
   INATIVO: ConsorciadoStatus.INATIVO,
   RESTRITO: ConsorciadoStatus.RESTRITO,
   ANONIMIZADO: ConsorciadoStatus.ANONIMIZADO,
 };
 
-export function statusFromMessage(status: ConsorciadoStatus): Row["status"] | undefined {
-  return (
-    (Object.entries(STATUS).find(([, value]) => value === status)?.[0] as Row["status"] | undefined) ??
-    undefined
-  );
+/** UNSPECIFIED (no filter) is undefined. */
+export function statusFromMessage(status: ConsorciadoStatus): Status | undefined {
+  return (Object.entries(STATUS) as [Status, ConsorciadoStatus][]).find(([, value]) => value === status)?.[0];
+}
+
+export const statusToMessage = (status: Status): ConsorciadoStatus => STATUS[status];
+
+export const tipoToMessage = (tipo: TipoName): TipoPessoa =>
+  tipo === "JURIDICA" ? TipoPessoa.JURIDICA : TipoPessoa.FISICA;
+
+/** The request's enums by name; the contract's rules refuse UNSPECIFIED before this runs. */
+export function consentimentoFromMessage(input: {
+  finalidade: Finalidade;
+  concedido: boolean;
+  canal: Canal;
+}): ConsentimentoInput {
+  return {
+    finalidade: Finalidade[input.finalidade] as FinalidadeName,
+    concedido: input.concedido,
+    canal: Canal[input.canal] as CanalName,
+  };
+}
+
+export function consentimentoToMessage(c: Consentimento): ConsentimentoMessage {
+  return create(ConsentimentoSchema, {
+    id: c.id,
+    consorciadoId: c.consorciadoId,
+    finalidade: Finalidade[c.finalidade],
+    concedido: c.concedido,
+    canal: Canal[c.canal],
+    createTime: timestampFromDate(c.createdAt),
+    registradoPor: c.registradoPor,
+  });
 }
 
 /** The record as the API shows it; an anonymised one keeps only its id, kind, status and times. */
-export function toMessage(row: Row, dados: DadosPessoais | undefined): Consorciado {
+export function toMessage(consorciado: Consorciado): ConsorciadoMessage {
+  const { dados } = consorciado;
   const message = create(ConsorciadoSchema, {
-    id: row.id,
-    tipo: row.tipo === "JURIDICA" ? TipoPessoa.JURIDICA : TipoPessoa.FISICA,
-    status: STATUS[row.status],
-    createTime: timestampFromDate(row.createdAt),
-    updateTime: timestampFromDate(row.updatedAt),
-    version: row.version,
-    ...(row.anonymizationDueAt ? { anonimizacaoDueTime: timestampFromDate(row.anonymizationDueAt) } : {}),
+    id: consorciado.id,
+    tipo: tipoToMessage(consorciado.tipo),
+    status: STATUS[consorciado.status],
+    createTime: timestampFromDate(consorciado.createdAt),
+    updateTime: timestampFromDate(consorciado.updatedAt),
+    version: consorciado.version,
+    ...(consorciado.anonymizationDueAt
+      ? { anonimizacaoDueTime: timestampFromDate(consorciado.anonymizationDueAt) }
+      : {}),
   });
   if (!dados) {
     message.pessoa =
-      row.tipo === "JURIDICA"
+      consorciado.tipo === "JURIDICA"
         ? {
             case: "pj",
             value: {

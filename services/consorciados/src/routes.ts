@@ -26,7 +26,14 @@ import {
   type Replay,
   type ServiceContext,
 } from "@consorcio/platform";
-import type { Consorciados } from "./consorciados.ts";
+import type { Consorciados } from "./app/consorciados.ts";
+import {
+  consentimentoFromMessage,
+  consentimentoToMessage,
+  dadosFromMessage,
+  statusFromMessage,
+  toMessage,
+} from "./mapping.ts";
 
 const actorOf = (context: HandlerContext) => context.values.get(principalKey)?.subject ?? "";
 
@@ -42,7 +49,7 @@ function keepingId<Res extends DescMessage>(consorciados: Consorciados): Replay<
     restore: async (kept, { em }) =>
       ({
         ...kept,
-        consorciado: await consorciados.get(em, (kept as Shape).consorciado?.id ?? ""),
+        consorciado: toMessage(await consorciados.get(em, (kept as Shape).consorciado?.id ?? "")),
       }) as MessageShape<Res>,
   };
 }
@@ -62,16 +69,17 @@ export function routes(
         CreateConsorciadoResponseSchema,
         async (uow) => ({
           $typeName: CreateConsorciadoResponseSchema.typeName,
-          consorciado: await consorciados.create(uow, consorciado),
+          consorciado: toMessage(await consorciados.create(uow, dadosFromMessage(consorciado))),
         }),
         keepingId(consorciados),
       );
     },
     async getConsorciado(req) {
-      return { consorciado: await consorciados.get(db.fork(), req.id) };
+      return { consorciado: toMessage(await consorciados.get(db.fork(), req.id)) };
     },
     async listConsorciados(req) {
-      return consorciados.list(db.fork(), req);
+      const found = await consorciados.list(db.fork(), { ...req, status: statusFromMessage(req.status) });
+      return { consorciados: found.consorciados.map(toMessage), nextPageToken: found.nextPageToken };
     },
     async updateConsorciado(req, context) {
       const consorciado = req.consorciado;
@@ -84,7 +92,14 @@ export function routes(
         UpdateConsorciadoResponseSchema,
         async (uow) => ({
           $typeName: UpdateConsorciadoResponseSchema.typeName,
-          consorciado: await consorciados.update(uow, consorciado, paths, owner),
+          consorciado: toMessage(
+            await consorciados.update(
+              uow,
+              { id: consorciado.id, version: consorciado.version, dados: dadosFromMessage(consorciado) },
+              paths,
+              owner,
+            ),
+          ),
         }),
         keepingId(consorciados),
       );
@@ -96,7 +111,7 @@ export function routes(
         DisableConsorciadoResponseSchema,
         async (uow) => ({
           $typeName: DisableConsorciadoResponseSchema.typeName,
-          consorciado: await consorciados.disable(uow, req.id),
+          consorciado: toMessage(await consorciados.disable(uow, req.id)),
         }),
         keepingId(consorciados),
       );
@@ -109,12 +124,23 @@ export function routes(
         RecordConsentimentoResponseSchema,
         async (uow) => ({
           $typeName: RecordConsentimentoResponseSchema.typeName,
-          consentimento: await consorciados.recordConsent(uow, req, actorOf(context)),
+          consentimento: consentimentoToMessage(
+            await consorciados.recordConsent(
+              uow,
+              req.consorciadoId,
+              consentimentoFromMessage(req),
+              actorOf(context),
+            ),
+          ),
         }),
       );
     },
     async listConsentimentos(req) {
-      return consorciados.listConsents(db.fork(), req);
+      const found = await consorciados.listConsents(db.fork(), req);
+      return {
+        consentimentos: found.consentimentos.map(consentimentoToMessage),
+        nextPageToken: found.nextPageToken,
+      };
     },
     async exportDadosPessoais(req, context) {
       const now = clock.now();
@@ -135,11 +161,8 @@ export function routes(
         RequestErasureResponseSchema,
         async (uow) => ({
           $typeName: RequestErasureResponseSchema.typeName,
-          consorciado: await consorciados.requestErasure(
-            uow,
-            req.consorciadoId,
-            actorOf(context),
-            clock.now(),
+          consorciado: toMessage(
+            await consorciados.requestErasure(uow, req.consorciadoId, actorOf(context), clock.now()),
           ),
         }),
         keepingId(consorciados),

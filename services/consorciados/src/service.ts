@@ -2,11 +2,11 @@ import { ConsorciadoService } from "@consorcio/gen/consorcio/consorciados/v1/con
 import { parseKey, type ServiceDefinition } from "@consorcio/platform";
 import { z } from "zod";
 import { migrations } from "../migrations/index.ts";
-import { Consorciados, ERASURE_BATCH } from "./consorciados.ts";
+import { Consorciados, ERASURE_BATCH } from "./app/consorciados.ts";
+import { PiiVault } from "./crypto/vault.ts";
 import { Participacoes, participacaoConsumer } from "./events/participacoes.ts";
 import { routes } from "./routes.ts";
 import { entities } from "./store/entities.ts";
-import { PiiVault } from "./store/vault.ts";
 
 const env = z.object({
   /** Wraps each person's data key: 32 random bytes, base64. */

@@ -1,9 +1,9 @@
 import { cnpjArbitrary, cpfArbitrary, formatCnpj, formatCpf } from "@consorcio/testkit";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { applyMask } from "../src/consorciados.ts";
 import {
   anonymizationDue,
+  applyMask,
   type DadosPessoais,
   dadosViolations,
   nomePrefixes,

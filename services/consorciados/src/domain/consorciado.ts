@@ -3,9 +3,24 @@
 import type { FieldViolation } from "@consorcio/platform";
 import { cnpjViolation, cpfViolation, normalizeDocumento } from "./documentos.ts";
 
+export type Status = "ATIVO" | "INATIVO" | "RESTRITO" | "ANONIMIZADO";
+export type TipoPessoa = "FISICA" | "JURIDICA";
+
+/** A consorciado as the use cases see it: `dados` is absent once anonymised. */
+export interface Consorciado {
+  id: string;
+  tipo: TipoPessoa;
+  status: Status;
+  createdAt: Date;
+  updatedAt: Date;
+  version: number;
+  anonymizationDueAt: Date | null;
+  dados: DadosPessoais | undefined;
+}
+
 /** Personal data of a consorciado: all of it is sealed at rest under the person's data key. */
 export interface DadosPessoais {
-  tipo: "FISICA" | "JURIDICA";
+  tipo: TipoPessoa;
   pf?: { cpf: string; nome: string; dataNascimento?: { year: number; month: number; day: number } };
   pj?: { cnpj: string; razaoSocial: string; representanteNome: string; representanteCpf: string };
   endereco?: {
@@ -154,3 +169,58 @@ export function anonymizationDue(requestedAt: Date, lastGrupoClosedAt: Date | un
 
 /** What fields of a record read after its data key was shredded. */
 export const ANONIMIZADO = "[anonimizado]";
+
+/** The current data with the masked fields taken from the request. */
+export function applyMask(
+  current: DadosPessoais,
+  incoming: DadosPessoais,
+  paths: readonly string[],
+): DadosPessoais {
+  const next: DadosPessoais = structuredClone(current);
+  for (const path of paths) {
+    switch (path) {
+      case "endereco":
+        if (incoming.endereco) next.endereco = incoming.endereco;
+        else delete next.endereco;
+        break;
+      case "conta_bancaria":
+        if (incoming.contaBancaria) next.contaBancaria = incoming.contaBancaria;
+        else delete next.contaBancaria;
+        break;
+      case "email":
+        next.email = incoming.email;
+        break;
+      case "telefones":
+        next.telefones = incoming.telefones;
+        break;
+      case "chave_pix":
+        next.chavePix = incoming.chavePix;
+        break;
+      case "ocultar_nome":
+        next.ocultarNome = incoming.ocultarNome;
+        break;
+      case "pep":
+        next.pep = incoming.pep;
+        break;
+      case "pf.nome":
+        if (next.pf) next.pf.nome = incoming.pf?.nome ?? "";
+        break;
+      case "pf.data_nascimento":
+        if (next.pf) {
+          if (incoming.pf?.dataNascimento) next.pf.dataNascimento = incoming.pf.dataNascimento;
+          else delete next.pf.dataNascimento;
+        }
+        break;
+      case "pj.razao_social":
+        if (next.pj) next.pj.razaoSocial = incoming.pj?.razaoSocial ?? "";
+        break;
+      case "pj.representante_nome":
+        if (next.pj) next.pj.representanteNome = incoming.pj?.representanteNome ?? "";
+        break;
+      case "pj.representante_cpf":
+        if (next.pj) next.pj.representanteCpf = incoming.pj?.representanteCpf ?? "";
+        break;
+    }
+  }
+  return next;
+}

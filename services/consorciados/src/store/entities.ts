@@ -1,6 +1,6 @@
 import { defineEntity, p } from "@mikro-orm/core";
 
-export type Status = "ATIVO" | "INATIVO" | "RESTRITO" | "ANONIMIZADO";
+import type { Status, TipoPessoa } from "../domain/consorciado.ts";
 
 /** Nothing personal in clear: the data is sealed, the document and name only as keyed hashes. */
 export const ConsorciadoRow = defineEntity({
@@ -8,7 +8,7 @@ export const ConsorciadoRow = defineEntity({
   tableName: "consorciado",
   properties: {
     id: p.uuid().primary(),
-    tipo: p.string().$type<"FISICA" | "JURIDICA">(),
+    tipo: p.string().$type<TipoPessoa>(),
     status: p.string().$type<Status>(),
     /** HMAC of the normalized CPF/CNPJ: lookups and uniqueness. Null once anonymised. */
     documentoHash: p.string().nullable().unique(),

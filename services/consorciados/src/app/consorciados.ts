@@ -1,18 +1,5 @@
-// The consorciados use cases: records, consents, portability and erasure.
-import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import {
-  Canal,
-  type Consentimento,
-  ConsentimentoAlteradoSchema,
-  ConsentimentoSchema,
-  type Consorciado,
-  ConsorciadoAtualizadoSchema,
-  ConsorciadoCriadoSchema,
-  type ConsorciadoStatus,
-  DadosAnonimizadosSchema,
-  Finalidade,
-} from "@consorcio/gen/consorcio/consorciados/v1/consorciado_pb.js";
+// The consorciados use cases: records, consents, portability and erasure. They take and return
+// domain types; routes.ts and mapping.ts speak protobuf, events/published.ts the integration events.
 import {
   AlreadyExistsError,
   ConflictError,
@@ -24,11 +11,21 @@ import {
   page,
   type UnitOfWork,
 } from "@consorcio/platform";
-import { LockMode } from "@mikro-orm/core";
+import { type InferEntity, LockMode } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { uuidv7 } from "uuidv7";
+import type { PiiVault } from "../crypto/vault.ts";
+import {
+  type Canal,
+  type Consentimento,
+  type ConsentimentoInput,
+  type Finalidade,
+  recordConsentimento,
+} from "../domain/consentimento.ts";
 import {
   anonymizationDue,
+  applyMask,
+  type Consorciado,
   type DadosPessoais,
   dadosViolations,
   documentoOf,
@@ -37,11 +34,15 @@ import {
   normalizeNome,
   OWNER_UPDATABLE,
   STAFF_UPDATABLE,
-} from "./domain/consorciado.ts";
-import { normalizeDocumento } from "./domain/documentos.ts";
-import { dadosFromMessage, type Row, statusFromMessage, toMessage } from "./mapping.ts";
-import { ConsentimentoRow, ConsorciadoRow, ParticipacaoRow, SolicitacaoRow } from "./store/entities.ts";
-import type { PiiVault } from "./store/vault.ts";
+  type Status,
+} from "../domain/consorciado.ts";
+import { normalizeDocumento } from "../domain/documentos.ts";
+import { dataChangeRefusal, type StatusCommand, transition } from "../domain/status.ts";
+import { publish } from "../events/published.ts";
+import { ConsentimentoRow, ConsorciadoRow, ParticipacaoRow, SolicitacaoRow } from "../store/entities.ts";
+
+type Row = InferEntity<typeof ConsorciadoRow>;
+type ConsentimentoRowShape = InferEntity<typeof ConsentimentoRow>;
 
 const DEFAULT_PAGE_SIZE = 50;
 /** Anonymisations per transaction: a large backlog is done in several. */
@@ -65,14 +66,37 @@ export class Consorciados {
     row.nomeIndex = nomePrefixes(nomeOf(dados)).map((prefix) => this.vault.blindIndex("nome", prefix));
   }
 
+  /** The row as the use cases return it, its data opened. */
+  private view(row: Row, dados: DadosPessoais | undefined = this.read(row)): Consorciado {
+    return {
+      id: row.id,
+      tipo: row.tipo,
+      status: row.status,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+      version: row.version,
+      anonymizationDueAt: row.anonymizationDueAt ?? null,
+      dados,
+    };
+  }
+
+  /** Applies a lifecycle command: refused ones fail, and what it emits is published. */
+  private move(uow: UnitOfWork, row: Row, command: StatusCommand): boolean {
+    const next = transition(row.status, command);
+    if ("refused" in next) throw new FailedPreconditionError(next.refused);
+    if (next.to === row.status) return false;
+    row.status = next.to;
+    publish(uow, row.id, next.emits);
+    return true;
+  }
+
   async load(em: EntityManager, id: string): Promise<Row> {
     const row = await em.findOne(ConsorciadoRow, { id });
     if (!row) throw new NotFoundError(`consorciado ${id} not found`);
     return row;
   }
 
-  async create(uow: UnitOfWork, message: Consorciado): Promise<Consorciado> {
-    const dados = dadosFromMessage(message);
+  async create(uow: UnitOfWork, dados: DadosPessoais): Promise<Consorciado> {
     const violations = dadosViolations(dados);
     if (violations.length > 0) throw new InvalidArgumentError(violations);
     const documentoHash = this.vault.blindIndex("documento", documentoOf(dados));
@@ -97,17 +121,13 @@ export class Consorciados {
     });
     this.write(row, dados);
     await uow.em.flush();
-    uow.publish(
-      ConsorciadoCriadoSchema,
-      create(ConsorciadoCriadoSchema, { consorciadoId: id, tipo: message.tipo }),
-    );
-    return toMessage(row, dados);
+    publish(uow, id, [{ type: "ConsorciadoCriado", tipo: dados.tipo }]);
+    return this.view(row, dados);
   }
 
   /** Owner scope is the platform's: the policy's owner_field is `id`. */
   async get(em: EntityManager, id: string): Promise<Consorciado> {
-    const row = await this.load(em, id);
-    return toMessage(row, this.read(row));
+    return this.view(await this.load(em, id));
   }
 
   async list(
@@ -117,12 +137,13 @@ export class Consorciados {
       pageToken: string;
       nomePrefix: string;
       documento: string;
-      status: ConsorciadoStatus;
+      /** Any but RESTRITO when absent. */
+      status: Status | undefined;
     },
   ): Promise<{ consorciados: Consorciado[]; nextPageToken: string }> {
     const pageSize = input.pageSize || DEFAULT_PAGE_SIZE;
     const after = decodePageToken(input.pageToken);
-    const status = statusFromMessage(input.status);
+    const { status } = input;
     const where: Record<string, unknown> = {};
     if (after) where.id = { $gt: after };
     // Restricted records leave searches unless asked for by status (processing restricted, LGPD art. 18).
@@ -135,12 +156,12 @@ export class Consorciados {
     }
     const rows = await em.find(ConsorciadoRow, where, { orderBy: { id: "asc" }, limit: pageSize + 1 });
     const { items, nextPageToken } = page(rows, pageSize);
-    return { consorciados: items.map((row) => toMessage(row, this.read(row))), nextPageToken };
+    return { consorciados: items.map((row) => this.view(row)), nextPageToken };
   }
 
   async update(
     uow: UnitOfWork,
-    message: Consorciado,
+    input: { id: string; version: number; dados: DadosPessoais },
     paths: readonly string[],
     owner: OwnerScope | undefined,
   ): Promise<Consorciado> {
@@ -156,60 +177,50 @@ export class Consorciados {
       ]);
     }
     // That an owner updates only their own record is the platform's check (owner_field consorciado.id).
-    const row = await this.load(uow.em, message.id);
-    if (row.status === "RESTRITO" || row.status === "ANONIMIZADO") {
-      throw new FailedPreconditionError(`processing of this consorciado is ${row.status.toLowerCase()}`);
-    }
-    if (row.version !== message.version) {
+    const row = await this.load(uow.em, input.id);
+    const refusal = dataChangeRefusal(row.status);
+    if (refusal) throw new FailedPreconditionError(refusal);
+    if (row.version !== input.version) {
       throw new ConflictError("consorciado changed since it was read: reload and retry");
     }
     const current = this.read(row);
     if (!current) throw new FailedPreconditionError("this consorciado's data was anonymised");
-    const incoming = dadosFromMessage({ ...message, tipo: row.tipo === "JURIDICA" ? 2 : 1 });
-    const next = applyMask(current, incoming, paths);
+    // The kind of person never changes: the mask takes only the named fields.
+    const next = applyMask(current, input.dados, paths);
     const violations = dadosViolations(next);
     if (violations.length > 0) throw new InvalidArgumentError(violations);
     this.write(row, next);
     await uow.em.flush();
-    uow.publish(
-      ConsorciadoAtualizadoSchema,
-      create(ConsorciadoAtualizadoSchema, { consorciadoId: row.id, campos: [...paths] }),
-    );
-    return toMessage(row, next);
+    publish(uow, row.id, [{ type: "ConsorciadoAtualizado", campos: [...paths] }]);
+    return this.view(row, next);
   }
 
   async disable(uow: UnitOfWork, id: string): Promise<Consorciado> {
     const row = await this.load(uow.em, id);
-    if (row.status === "ATIVO") {
-      row.status = "INATIVO";
-      await uow.em.flush();
-      uow.publish(
-        ConsorciadoAtualizadoSchema,
-        create(ConsorciadoAtualizadoSchema, { consorciadoId: id, campos: ["status"], status: 2 }),
-      );
-    }
-    return toMessage(row, this.read(row));
+    if (this.move(uow, row, "DISABLE")) await uow.em.flush();
+    return this.view(row);
   }
 
   async recordConsent(
     uow: UnitOfWork,
-    input: { consorciadoId: string; finalidade: Finalidade; concedido: boolean; canal: Canal },
+    consorciadoId: string,
+    input: ConsentimentoInput,
     actor: string,
   ): Promise<Consentimento> {
-    const row = await this.load(uow.em, input.consorciadoId);
-    if (row.status === "ANONIMIZADO")
-      throw new FailedPreconditionError("this consorciado's data was anonymised");
+    const row = await this.load(uow.em, consorciadoId);
+    const recorded = recordConsentimento(row.status, input);
+    if ("refused" in recorded) throw new FailedPreconditionError(recorded.refused);
     const consent = uow.em.create(ConsentimentoRow, {
       id: uuidv7(),
       consorciadoId: row.id,
-      finalidade: Finalidade[input.finalidade],
+      finalidade: input.finalidade,
       concedido: input.concedido,
-      canal: Canal[input.canal],
+      canal: input.canal,
       registradoPor: actor,
     });
     await uow.em.flush();
-    uow.publish(ConsentimentoAlteradoSchema, create(ConsentimentoAlteradoSchema, input));
-    return consentToMessage(consent);
+    publish(uow, row.id, recorded.emits);
+    return consentimentoOf(consent);
   }
 
   /** Oldest first: ids are UUIDv7, so id order is the order they were recorded in. */
@@ -226,7 +237,7 @@ export class Consorciados {
       { orderBy: { id: "asc" }, limit: pageSize + 1 },
     );
     const { items, nextPageToken } = page(rows, pageSize);
-    return { consentimentos: items.map(consentToMessage), nextPageToken };
+    return { consentimentos: items.map(consentimentoOf), nextPageToken };
   }
 
   /** Everything held about the person, decrypted (portability, LGPD art. 18 V). The request is recorded. */
@@ -297,7 +308,7 @@ export class Consorciados {
   ): Promise<Consorciado> {
     const { em } = uow;
     const row = await this.load(em, consorciadoId);
-    if (row.status === "ANONIMIZADO") return toMessage(row, undefined);
+    if (row.status === "ANONIMIZADO") return this.view(row, undefined);
     if (!row.erasureRequestedAt) {
       const participacoes = await em.find(ParticipacaoRow, { consorciadoId });
       const closings = participacoes.map((p) => p.grupoEncerradoAt ?? null);
@@ -306,7 +317,7 @@ export class Consorciados {
       row.anonymizationDueAt = closings.includes(null)
         ? null
         : anonymizationDue(now, latest(closings.filter((d): d is Date => d !== null)));
-      row.status = "RESTRITO";
+      this.move(uow, row, "REQUEST_ERASURE");
       em.create(SolicitacaoRow, {
         id: uuidv7(),
         consorciadoId,
@@ -316,12 +327,8 @@ export class Consorciados {
         completedAt: null,
       });
       await em.flush();
-      uow.publish(
-        ConsorciadoAtualizadoSchema,
-        create(ConsorciadoAtualizadoSchema, { consorciadoId, campos: ["status"], status: 3 }),
-      );
     }
-    return toMessage(row, this.read(row));
+    return this.view(row);
   }
 
   /**
@@ -345,14 +352,13 @@ export class Consorciados {
       row.dados = null;
       row.documentoHash = null;
       row.nomeIndex = [];
-      row.status = "ANONIMIZADO";
+      this.move(uow, row, "ANONYMIZE");
       row.anonymizedAt = now;
       await em.nativeUpdate(
         SolicitacaoRow,
         { consorciadoId: row.id, tipo: "ELIMINACAO", situacao: "AGENDADA" },
         { situacao: "CONCLUIDA", completedAt: now },
       );
-      uow.publish(DadosAnonimizadosSchema, create(DadosAnonimizadosSchema, { consorciadoId: row.id }));
     }
     await em.flush();
     return due.length;
@@ -363,80 +369,14 @@ function latest(dates: readonly Date[]): Date | undefined {
   return dates.reduce<Date | undefined>((max, d) => (!max || d > max ? d : max), undefined);
 }
 
-function consentToMessage(
-  row: InstanceType<typeof ConsentimentoRow.class> | Record<string, unknown>,
-): Consentimento {
-  const c = row as {
-    id: string;
-    consorciadoId: string;
-    finalidade: string;
-    concedido: boolean;
-    canal: string;
-    createdAt: Date;
-    registradoPor: string;
+function consentimentoOf(row: ConsentimentoRowShape): Consentimento {
+  return {
+    id: row.id,
+    consorciadoId: row.consorciadoId,
+    finalidade: row.finalidade as Finalidade,
+    concedido: row.concedido,
+    canal: row.canal as Canal,
+    registradoPor: row.registradoPor,
+    createdAt: row.createdAt,
   };
-  return create(ConsentimentoSchema, {
-    id: c.id,
-    consorciadoId: c.consorciadoId,
-    finalidade: Finalidade[c.finalidade as keyof typeof Finalidade] as Finalidade,
-    concedido: c.concedido,
-    canal: Canal[c.canal as keyof typeof Canal] as Canal,
-    createTime: timestampFromDate(c.createdAt),
-    registradoPor: c.registradoPor,
-  });
-}
-
-/** The current data with the masked fields taken from the request. */
-export function applyMask(
-  current: DadosPessoais,
-  incoming: DadosPessoais,
-  paths: readonly string[],
-): DadosPessoais {
-  const next: DadosPessoais = structuredClone(current);
-  for (const path of paths) {
-    switch (path) {
-      case "endereco":
-        if (incoming.endereco) next.endereco = incoming.endereco;
-        else delete next.endereco;
-        break;
-      case "conta_bancaria":
-        if (incoming.contaBancaria) next.contaBancaria = incoming.contaBancaria;
-        else delete next.contaBancaria;
-        break;
-      case "email":
-        next.email = incoming.email;
-        break;
-      case "telefones":
-        next.telefones = incoming.telefones;
-        break;
-      case "chave_pix":
-        next.chavePix = incoming.chavePix;
-        break;
-      case "ocultar_nome":
-        next.ocultarNome = incoming.ocultarNome;
-        break;
-      case "pep":
-        next.pep = incoming.pep;
-        break;
-      case "pf.nome":
-        if (next.pf) next.pf.nome = incoming.pf?.nome ?? "";
-        break;
-      case "pf.data_nascimento":
-        if (next.pf) {
-          if (incoming.pf?.dataNascimento) next.pf.dataNascimento = incoming.pf.dataNascimento;
-          else delete next.pf.dataNascimento;
-        }
-        break;
-      case "pj.razao_social":
-        if (next.pj) next.pj.razaoSocial = incoming.pj?.razaoSocial ?? "";
-        break;
-      case "pj.representante_nome":
-        if (next.pj) next.pj.representanteNome = incoming.pj?.representanteNome ?? "";
-        break;
-      case "pj.representante_cpf":
-        if (next.pj) next.pj.representanteCpf = incoming.pj?.representanteCpf ?? "";
-        break;
-    }
-  }
-  return next;
 }
