@@ -20,7 +20,12 @@ export interface ServiceMetrics {
     schema: Desc,
     name: string,
     help: string,
-    labels?: { names: readonly string[]; of(event: MessageShape<Desc>): Record<string, string> },
+    labels?: {
+      names: readonly string[];
+      of(event: MessageShape<Desc>): Record<string, string>;
+      /** How much the event counts (a batch event: its size); 1 by default. */
+      value?(event: MessageShape<Desc>): number;
+    },
   ): void;
 }
 
@@ -121,7 +126,8 @@ export function createMetrics(service: string): PlatformMetrics {
       const previous = eventCounters.get(schema.typeName);
       eventCounters.set(schema.typeName, (event) => {
         previous?.(event);
-        count.inc(labels?.of(event as MessageShape<typeof schema>));
+        const shape = event as MessageShape<typeof schema>;
+        count.inc(labels?.of(shape), labels?.value?.(shape) ?? 1);
       });
     },
     rpcServerHandled: new Counter({

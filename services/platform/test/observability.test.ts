@@ -100,6 +100,17 @@ describe("observability", () => {
         of: () => ({ origem: "teste" }),
       },
     );
+    // A second counter of the same event, counting a value per event (a batch event's size).
+    running.service.context.metrics.countEvents(
+      WidgetCriadoSchema,
+      "consorcio_widget_pontos_total",
+      "Pontos.",
+      {
+        names: [],
+        of: () => ({}),
+        value: () => 10,
+      },
+    );
     token = await issuer.token({ roles: [Role.OPERADOR] });
     admin = await issuer.token({ roles: [Role.ADMIN] });
   });
@@ -312,6 +323,7 @@ describe("observability", () => {
     ).toBe("1");
     // The first trace's widget and the first "uma-vez": not the replay, not the rolled-back one.
     expect(sample(families, "consorcio_widgets_criados_total", { origem: "teste" })?.value).toBe("2");
+    expect(sample(families, "consorcio_widget_pontos_total")?.value).toBe("20");
     expect((await running.service.context.bus.takeDeadLetters(queue)).length).toBe(1);
   });
 
