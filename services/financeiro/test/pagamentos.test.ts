@@ -90,6 +90,31 @@ describe("Pix webhook", () => {
     });
   });
 
+  test("a Pix with a txid no parcela has is kept in suspense, once, and counts as paid nowhere", async () => {
+    const body = JSON.stringify({
+      pix: [
+        {
+          endToEndId: e2e(90),
+          txid: "CSC9999999999999999999999",
+          valor: "10.00",
+          horario: "2026-03-03T10:00:00Z",
+        },
+      ],
+    });
+    const before = await counts();
+    const replies = [await webhook(body), await webhook(body)];
+    expect(replies.map((r) => [r.status, r.body.desconhecidos, r.body.aplicados])).toEqual([
+      [200, 1, 0],
+      [200, 1, 0],
+    ]);
+    expect(await counts()).toEqual(before);
+    expect(
+      await f.sql("select txid, valor_centavos::text as v from pix_suspenso where end_to_end_id = ?", [
+        e2e(90),
+      ]),
+    ).toEqual([{ txid: "CSC9999999999999999999999", v: "1000" }]);
+  });
+
   test("a forged or unsigned notification is 401 and writes nothing", async () => {
     const { parcela } = await primeiraParcela();
     const body = JSON.stringify({
