@@ -10,10 +10,7 @@ import {
   RegisterGarantiasRequestSchema,
   RegisterGarantiasResponseSchema,
 } from "@consorcio/gen/consorcio/financeiro/v1/credito_service_pb.js";
-import {
-  CobrancaGeradaSchema,
-  ParcelaGeradaSchema,
-} from "@consorcio/gen/consorcio/financeiro/v1/eventos_pb.js";
+import { CobrancaGeradaSchema } from "@consorcio/gen/consorcio/financeiro/v1/eventos_pb.js";
 import { ExtratoService } from "@consorcio/gen/consorcio/financeiro/v1/extrato_service_pb.js";
 import { LedgerService } from "@consorcio/gen/consorcio/financeiro/v1/ledger_service_pb.js";
 import { ParcelaSituacao } from "@consorcio/gen/consorcio/financeiro/v1/parcela_pb.js";
@@ -81,7 +78,9 @@ export function routes(router: ConnectRouter, context: ServiceContext, deps: Dep
         { schema: GenerateCobrancaRequestSchema, message: req, requestId: req.requestId },
         GenerateCobrancaResponseSchema,
         async (uow) => {
-          const r = await gerarCobranca(uow.em, req.grupoId, req.competencia, deps.documentos);
+          const r = await gerarCobranca(uow.em, req.grupoId, req.competencia, deps.documentos, {
+            actor: actorOf(ctx),
+          });
           if (r.geradas > 0)
             uow.publish(
               CobrancaGeradaSchema,
@@ -252,5 +251,4 @@ export function routes(router: ConnectRouter, context: ServiceContext, deps: Dep
       );
     },
   });
-  void ParcelaGeradaSchema;
 }

@@ -1,5 +1,8 @@
 // The simulator (public, exact) and monthly billing (idempotent, set-based, boleto and Pix per parcela).
+import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { ParcelaGeradaSchema } from "@consorcio/gen/consorcio/financeiro/v1/eventos_pb.js";
+import { ParcelaTipo } from "@consorcio/gen/consorcio/financeiro/v1/parcela_pb.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type Financeiro, grupoComCotas, startFinanceiro } from "./support.ts";
 
@@ -128,6 +131,20 @@ describe("billing", () => {
       [grupoId],
     );
     expect(row).toEqual({ n: 25, distintos: 25 });
+    // One ParcelaGerada per parcela billed, none for the second run.
+    const eventos = await f.sql<{ payload: Buffer }>(
+      "select payload from platform_outbox where event_type = 'consorcio.financeiro.v1.ParcelaGerada'",
+    );
+    const geradas = eventos
+      .map((e) => fromBinary(ParcelaGeradaSchema, e.payload))
+      .filter((e) => e.grupoId === grupoId && e.competencia === "2026-04");
+    expect(geradas).toHaveLength(25);
+    expect(new Set(geradas.map((e) => e.parcelaId)).size).toBe(25);
+    expect(geradas[0]).toMatchObject({
+      tipo: ParcelaTipo.MENSAL,
+      vencimento: { year: 2026, month: 4, day: 10 },
+    });
+    expect(geradas[0]?.valorCentavos).toBeGreaterThan(0n);
     // The adesão month is billed already by CotaAderida.
     expect((await f.parcelas.generateCobranca({ grupoId, competencia: "2026-03" }, f.staff)).geradas).toBe(0);
   });
