@@ -1,11 +1,15 @@
 // Traces and metrics of a real service: one trace from an RPC through the outbox and RabbitMQ to
 // the consumer's transaction; /metrics parsed as Prometheus text holding every platform series.
 import { randomUUID } from "node:crypto";
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { createServer as createNetServer } from "node:net";
 import { Writable } from "node:stream";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
 import { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
+import { AuthService } from "@consorcio/gen/consorcio/identidade/v1/auth_service_pb.js";
 import { SpanKind } from "@opentelemetry/api";
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
@@ -56,6 +60,7 @@ describe("observability", () => {
   let token: string;
   let admin: string;
   let closeJwks: () => Promise<void>;
+  let tokenServer: http2.Http2Server;
   const consumed: string[] = [];
 
   beforeAll(async () => {
@@ -65,6 +70,27 @@ describe("observability", () => {
     const jwks = await serveJwks(issuer.jwks);
     closeJwks = jwks.close;
     // The widget service, also consuming its own WidgetCriado: an RPC's event reaches a consumer.
+    // identidade's client-credentials grant, answered with the test issuer's tokens.
+    tokenServer = http2.createServer(
+      connectNodeAdapter({
+        routes(router) {
+          router.service(AuthService, {
+            async token() {
+              return { accessToken: await issuer.token({ roles: [Role.SERVICE] }), expiresIn: 3600 };
+            },
+          });
+        },
+      }),
+    );
+    await new Promise<void>((resolve) => tokenServer.listen(0, "127.0.0.1", resolve));
+    const tokenPort = (tokenServer.address() as AddressInfo).port;
+    // The service calls itself: its clients need its address before it starts.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createNetServer().listen(0, "127.0.0.1", () => {
+        const { port: free } = probe.address() as AddressInfo;
+        probe.close(() => resolve(free));
+      });
+    });
     const traced: ServiceDefinition<NonNullable<typeof widgetService.env>> = {
       ...widgetService,
       calls: [WidgetService],
@@ -83,8 +109,14 @@ describe("observability", () => {
     };
     running = await startTestService(
       traced,
-      // Nothing listens there: the client call fails before it is sent (no service account).
-      { JWKS_URL: jwks.url, WIDGET_QUEUE: queue, PLATFORMTEST_URL: "http://127.0.0.1:9" },
+      {
+        JWKS_URL: jwks.url,
+        WIDGET_QUEUE: queue,
+        PORT: String(port),
+        PLATFORMTEST_URL: `http://127.0.0.1:${port}`,
+        IDENTIDADE_URL: `http://127.0.0.1:${tokenPort}`,
+        SERVICE_CLIENT_SECRET: "segredo-de-teste-com-tamanho",
+      },
       { db, logger, tracing: { spanProcessors: [new SimpleSpanProcessor({ exporter })] } },
     );
     client = createClient(
@@ -117,6 +149,7 @@ describe("observability", () => {
   afterAll(async () => {
     await running?.stop();
     await closeJwks?.();
+    await new Promise((resolve) => tokenServer?.close(resolve));
     await deleteQueues([queue]);
   });
 
@@ -174,6 +207,19 @@ describe("observability", () => {
     expect(rpcLine?.span_id).toBe(server.spanContext().spanId);
   });
 
+  test("a platform client call is a client span whose traceparent makes the peer's server span its child", async () => {
+    const before = exporter.getFinishedSpans().length;
+    await running.service.context.clients.get(WidgetService).ping({ message: "eco" });
+    const spans = exporter.getFinishedSpans().slice(before);
+    const clientSpan = spans.find((s) => s.kind === SpanKind.CLIENT && s.name.endsWith("WidgetService/Ping"));
+    expect(clientSpan?.attributes["rpc.grpc.status_code"]).toBe(0);
+    const serverSpan = spans.find(
+      (s) => s.kind === SpanKind.SERVER && s.spanContext().traceId === clientSpan?.spanContext().traceId,
+    );
+    expect(serverSpan?.name).toBe("consorcio.platformtest.v1.WidgetService/Ping");
+    expect(parentOf(serverSpan as ReadableSpan)).toBe(clientSpan?.spanContext().spanId);
+  });
+
   test("a refused call's server span is not an error; an internal one is", async () => {
     await expect(client.createWidget({ name: "sem-token", amountCentavos: 1n })).rejects.toThrow();
     await expect(client.explode({}, { headers: { authorization: `Bearer ${admin}` } })).rejects.toThrow();
@@ -197,7 +243,7 @@ describe("observability", () => {
     await service.context.cache.get("absent");
     await service.context.cache.set("present", "1", 60);
     await service.context.cache.get("present");
-    await expect(service.context.clients.get(WidgetService).ping({})).rejects.toThrow();
+    await service.context.clients.get(WidgetService).ping({});
     service.context.metrics
       .counter("lances_registrados_total", "Lances registrados.", ["tipo"])
       .inc({ tipo: "livre" });
@@ -285,7 +331,7 @@ describe("observability", () => {
     const created = { rpc_service: WidgetService.typeName, rpc_method: "CreateWidget", code: "ok" };
     expect(Number(sample(families, "rpc_server_handled_total", created)?.value)).toBeGreaterThanOrEqual(3);
     expect(histogramCount("rpc_server_handling_seconds", created)).toBeGreaterThanOrEqual(3);
-    expect(histogramCount("rpc_client_handling_seconds", { rpc_method: "Ping" })).toBe(1);
+    expect(histogramCount("rpc_client_handling_seconds", { rpc_method: "Ping" })).toBe(2);
     expect(histogramCount("events_processing_seconds", { queue, outcome: "error" })).toBe(3);
     expect(histogramCount("events_delay_seconds", { queue: `${queue}.criado` })).toBeGreaterThanOrEqual(1);
     expect(
@@ -293,8 +339,8 @@ describe("observability", () => {
     ).toBeGreaterThanOrEqual(1);
     expect(sample(families, "rpc_server_handled_total", { code: "unauthenticated" })).toBeDefined();
     expect(
-      sample(families, "rpc_client_handled_total", { rpc_method: "Ping", code: "unauthenticated" }),
-    ).toBeDefined();
+      Number(sample(families, "rpc_client_handled_total", { rpc_method: "Ping", code: "ok" })?.value),
+    ).toBe(2);
     expect(
       Number(
         sample(families, "idempotent_replays_total", { method: `${WidgetService.typeName}/CreateWidget` })
