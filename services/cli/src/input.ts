@@ -64,8 +64,9 @@ export async function ask(question: string): Promise<string> {
 export function askSecret(question: string): Promise<string> {
   const stdin = process.stdin;
   if (!stdin.isTTY) throw new UsageError("no terminal to ask for the password: use --password-stdin");
-  process.stderr.write(question);
+  // Echo off before the prompt shows, so nothing typed after it is echoed.
   stdin.setRawMode(true);
+  process.stderr.write(question);
   stdin.setEncoding("utf8");
   stdin.resume();
   return new Promise((resolve, reject) => {
