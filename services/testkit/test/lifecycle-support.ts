@@ -1,17 +1,28 @@
 // The whole platform in-process for the lifecycle test: every service on its own fresh database,
-// all on a RabbitMQ virtual host of their own (so no other test's events reach them and every
-// message on it is theirs), one test clock, a recorder of every message the broker carried, and
-// the helpers to wait for quiet and to snapshot the business tables.
+// one test clock, a recorder of every message the bus carried, and the helpers to wait for quiet
+// and to snapshot the business tables. Two modes: "rabbitmq" (real RabbitMQ and Redis, on a
+// virtual host of its own, so no other test's events reach the services and every message on it
+// is theirs) and "embedded" (npm start's in-process event bus and cache, shared by all services).
 import { execFile } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { promisify } from "node:util";
-import { connectRabbitMqBus, createLogger, type EventBus, type OutgoingMessage } from "@consorcio/platform";
+import {
+  type Cache,
+  connectRabbitMqBus,
+  createLogger,
+  createMemoryBus,
+  createMemoryCache,
+  type EventBus,
+  type OutgoingMessage,
+  runService,
+} from "@consorcio/platform";
 import { createTestClock, type TestClock } from "@consorcio/platform/clock.ts";
 import {
+  createTestDatabase,
   createTestIssuer,
   serveJwks,
+  startTestService as startRealService,
   startTestS3,
-  startTestService,
   type TestService,
   testServers,
 } from "@consorcio/platform/testing.ts";
@@ -36,7 +47,10 @@ export type ServiceName =
   | "configuracao"
   | "auditoria";
 
+export type BusMode = "rabbitmq" | "embedded";
+
 export interface Platform {
+  mode: BusMode;
   clock: TestClock;
   issuer: Awaited<ReturnType<typeof createTestIssuer>>;
   services: Record<ServiceName, TestService>;
@@ -86,15 +100,84 @@ async function queueDepth(vhost: string): Promise<number> {
     .reduce((total, [, n]) => total + Number(n), 0);
 }
 
-export async function startPlatform(start: Date): Promise<Platform> {
+/** The embedded bus, remembering its queues so that quiet() can ask each for its depth. */
+function trackQueues(bus: EventBus, queues: Set<string>): EventBus {
+  return {
+    ...bus,
+    publish: (messages) => bus.publish(messages),
+    subscribe: (options) => {
+      queues.add(options.queue);
+      return bus.subscribe(options);
+    },
+    declare: (topology, waitMs) => {
+      for (const t of topology) queues.add(t.queue);
+      return bus.declare(topology, waitMs);
+    },
+    onConnected: (listener) => bus.onConnected(listener),
+    takeDeadLetters: (queue, max) => bus.takeDeadLetters(queue, max),
+    healthy: () => bus.healthy(),
+    queueDepth: (queue) => bus.queueDepth?.(queue) ?? Promise.resolve(undefined),
+    close: () => bus.close(),
+  };
+}
+
+export async function startPlatform(start: Date, mode: BusMode = "rabbitmq"): Promise<Platform> {
   const tag = randomUUID().slice(0, 8);
   const vhostName = `lifecycle-${tag}`;
-  const vhost = await createVhost(vhostName);
-  if (!vhost) throw new Error("the lifecycle test needs rabbitmqctl to create its own virtual host");
-  const amqp = { AMQP_URL: vhost.url };
+  const closers: Array<() => Promise<void>> = [];
+  const logger = createLogger({ service: "lifecycle", level: "silent" });
+  const queues = new Set<string>();
+  let bus: EventBus;
+  let shared: { bus: EventBus; cache: Cache } | undefined;
+  let amqp: Record<string, string> = {};
+  if (mode === "rabbitmq") {
+    const vhost = await createVhost(vhostName);
+    if (!vhost) throw new Error("the lifecycle test needs rabbitmqctl to create its own virtual host");
+    amqp = { AMQP_URL: vhost.url };
+    closers.push(() => vhost.drop());
+    bus = await connectRabbitMqBus({ url: vhost.url, logger });
+    closers.unshift(() => bus.close());
+  } else {
+    bus = trackQueues(createMemoryBus(logger), queues);
+    shared = { bus, cache: createMemoryCache() };
+    closers.unshift(() => bus.close());
+  }
   const clock = createTestClock(start);
-  const closers: Array<() => Promise<void>> = [() => vhost.drop()];
   const started: TestService[] = [];
+  /** A service on a fresh database: startTestService's, or the same with the embedded adapters. */
+  async function startTestService<E extends Parameters<typeof startRealService>[0]>(
+    definition: E,
+    env: Record<string, string>,
+    options: { clock: TestClock },
+  ): Promise<TestService> {
+    if (!shared) return startRealService(definition, env, options);
+    const db = await createTestDatabase(definition.name);
+    const service = await runService(definition as unknown as Parameters<typeof runService>[0], {
+      env: {
+        DATABASE_URL: db.url,
+        MIGRATION_DATABASE_URL: db.migrationUrl,
+        PORT: "0",
+        HOST: "127.0.0.1",
+        MIGRATE_ON_START: "true",
+        LOG_LEVEL: "silent",
+        EVENTS_MAX_ATTEMPTS: "3",
+        EVENTS_RETRY_DELAY_MS: "50",
+        ANONYMOUS_CALLS_PER_MINUTE: "100000",
+        ...env,
+      },
+      bus: shared.bus,
+      cache: shared.cache,
+      clock: options.clock,
+    });
+    return {
+      service,
+      db,
+      async stop() {
+        await service.stop();
+        await db.drop();
+      },
+    };
+  }
   const secrets = {
     grupos: randomBytes(24).toString("base64url"),
     financeiro: randomBytes(24).toString("base64url"),
@@ -102,13 +185,8 @@ export async function startPlatform(start: Date): Promise<Platform> {
   };
   // Recorder first, so it sees every event from the first adesão on.
   const recorded: OutgoingMessage[] = [];
-  const bus: EventBus = await connectRabbitMqBus({
-    url: vhost.url,
-    logger: createLogger({ service: "lifecycle", level: "silent" }),
-  });
-  closers.unshift(() => bus.close());
   await bus.subscribe({
-    queue: "lifecycle.recorder",
+    queue: `lifecycle.recorder.${tag}`,
     bindings: ["#"],
     handler: async (m) => {
       if (m.headers["x-replay"]) return;
@@ -201,7 +279,15 @@ export async function startPlatform(start: Date): Promise<Platform> {
     return total;
   };
 
+  const depth = async () => {
+    if (mode === "rabbitmq") return queueDepth(vhostName);
+    let total = 0;
+    for (const q of queues) total += (await bus.queueDepth?.(q)) ?? 0;
+    return total;
+  };
+
   return {
+    mode,
     clock,
     issuer,
     services,
@@ -218,7 +304,7 @@ export async function startPlatform(start: Date): Promise<Platform> {
       let calm = 0;
       while (calm < 2) {
         if (Date.now() > deadline) throw new Error(`the platform did not settle within ${timeoutMs} ms`);
-        const busy = (await outboxPending()) + (await queueDepth(vhostName));
+        const busy = (await outboxPending()) + (await depth());
         calm = busy === 0 ? calm + 1 : 0;
         await new Promise((resolve) => setTimeout(resolve, 150));
       }
