@@ -396,16 +396,17 @@ test("the contemplação saga across grupos and financeiro: an unpaid lance pass
     [5, "CANCELADA"],
     [7, "CREDITO_LIBERADO"],
   ]);
-  // Every saga message came twice, and nothing happened twice.
-  for (const type of [
+  // Every saga message came twice, and nothing happened twice. The duplicator reads every event
+  // on the shared broker (other tests' too), so it may lag behind the saga: wait for it.
+  const tipos = [
     "consorcio.sorteios.v1.ContemplacaoProcessada",
     "consorcio.sorteios.v1.ContemplacaoCancelada",
     "consorcio.financeiro.v1.LanceNaoPago",
     "consorcio.financeiro.v1.LancePago",
     "consorcio.financeiro.v1.CreditoLiberado",
     "consorcio.grupos.v1.CotaSituacaoAlterada",
-  ])
-    expect(duplicados).toContain(type);
+  ];
+  await eventually(async () => tipos.every((type) => duplicados.includes(type)), 15_000);
   const creditos = await c.creditos.listCreditos({ grupoId }, staff);
   expect(creditos.creditos.map((x) => [x.cotaId, x.situacao]).length).toBe(3);
   expect(fim.passos.filter((p) => p.descricao === "lance não pago: contemplação cancelada")).toHaveLength(1);
