@@ -13,7 +13,7 @@ let p: Platform;
 
 beforeAll(async () => {
   p = await startPlatform();
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await p?.stop();
@@ -24,7 +24,8 @@ const codigo = `CLI-${Date.now() % 1_000_000}`;
 let grupoId = "";
 const consorciadoIds: string[] = [];
 
-describe("consorcio CLI", () => {
+// Each test runs several CLI processes: generous on a loaded machine (nothing here is timed).
+describe("consorcio CLI", { timeout: 120_000 }, () => {
   test("login with --password-stdin keeps the tokens in a file only its owner reads; whoami", async () => {
     const wrong = await p.cli(["login", "-u", "admin", "--password-stdin"], { input: "not-the-password\n" });
     expect(wrong.code).toBe(1);

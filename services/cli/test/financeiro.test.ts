@@ -21,7 +21,7 @@ beforeAll(async () => {
     input: stack.adminPassword,
   });
   expect(login.code).toBe(0);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await f?.stop();
@@ -37,7 +37,9 @@ interface ParcelaJson {
   valorCentavos: string;
 }
 
-test("billing run, parcelas list, cnab import (applied, duplicated, rejected by line) and the extrato", async () => {
+test("billing run, parcelas list, cnab import (applied, duplicated, rejected by line) and the extrato", {
+  timeout: 120_000,
+}, async () => {
   const { grupoId } = await grupoComCotas(f, 3);
   const billed = await runner.cli([
     "--json",

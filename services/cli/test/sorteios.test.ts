@@ -55,7 +55,7 @@ beforeAll(async () => {
     expect(login.stderr).toBe("");
     runners.push(runner);
   }
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await sorteios?.stop();
@@ -64,7 +64,9 @@ afterAll(async () => {
   for (const runner of runners) await runner.cleanup();
 });
 
-test("extracao register by one operador, confirm by another (not the same), apuracao run and show", async () => {
+test("extracao register by one operador, confirm by another (not the same), apuracao run and show", {
+  timeout: 120_000,
+}, async () => {
   const [a, b, admin] = runners as [(typeof runners)[0], (typeof runners)[0], (typeof runners)[0]];
   const setup = addGrupo(peers.state, {
     n: 20,

@@ -47,7 +47,7 @@ export async function cliRunner(urls: Record<string, string>) {
         ? ["npx", ["--no-install", "consorcio", ...args]]
         : [process.execPath, [BIN, ...args]];
     return new Promise((resolve) => {
-      const child = execFile(file, argv, { env, cwd: ROOT, timeout: 30_000 }, (error, stdout, stderr) =>
+      const child = execFile(file, argv, { env, cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) =>
         resolve({
           code: error ? (typeof error.code === "number" ? error.code : 1) : 0,
           stdout: String(stdout),
@@ -74,7 +74,7 @@ export async function cliRunner(urls: Record<string, string>) {
           child.stdin.write(`${typed}\r`);
         }
       });
-      const timer = setTimeout(() => child.kill(), 30_000);
+      const timer = setTimeout(() => child.kill(), 60_000);
       child.on("close", (code) => {
         clearTimeout(timer);
         resolve({ code: code ?? 1, stdout: shown, stderr: "" });
