@@ -6,6 +6,7 @@ import { TipoLance as TipoLanceGrupo } from "@consorcio/gen/consorcio/grupos/v1/
 import { LanceRegistradoSchema } from "@consorcio/gen/consorcio/sorteios/v1/eventos_pb.js";
 import type { Lance, TipoLance } from "@consorcio/gen/consorcio/sorteios/v1/lance_pb.js";
 import {
+  type Clock,
   decodeCursor,
   encodeCursor,
   FailedPreconditionError,
@@ -17,7 +18,9 @@ import {
 import { LockMode } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { uuidv7 } from "uuidv7";
+import { hojeEmSaoPaulo } from "./assembleias.ts";
 import { valoresDoLance } from "./domain/apuracao.ts";
+import { faseJanela, type JanelaLances } from "./domain/janela.ts";
 import { percentualDe, type RegrasLance, recusaLance, type TipoLance as Tipo } from "./domain/lances.ts";
 import { lanceToMessage, tipoFromMessage } from "./mapping.ts";
 import { elegivel, type Peers } from "./peers.ts";
@@ -49,9 +52,13 @@ function percentual(field: string, text: string): Dec {
 
 export class LanceUseCases {
   private readonly peers: Peers;
+  private readonly janela: JanelaLances;
+  private readonly clock: Clock;
 
-  constructor(peers: Peers) {
+  constructor(peers: Peers, janela: JanelaLances, clock: Clock) {
     this.peers = peers;
+    this.janela = janela;
+    this.clock = clock;
   }
 
   async submit(
@@ -73,6 +80,9 @@ export class LanceUseCases {
       throw new InvalidArgumentError([{ field: "assembleia_id", message: "no such assembleia" }]);
     if (assembleia.status !== "ABERTA_PARA_LANCES" || assembleia.lancesEncerradosAt)
       throw new FailedPreconditionError("a janela de lances desta assembleia está fechada");
+    // The cut-off holds by the date, not only once the window job has run.
+    if (faseJanela(this.janela, assembleia.data, hojeEmSaoPaulo(this.clock.now())) === "ENCERRADA")
+      throw new FailedPreconditionError("a janela de lances desta assembleia está fechada (prazo encerrado)");
     const cota = await this.peers.cota(input.cotaId, context);
     if (cota.grupoId !== assembleia.grupoId)
       throw new FailedPreconditionError("a cota não é do grupo desta assembleia");

@@ -67,15 +67,16 @@ export const service: ServiceDefinition<typeof env, Deps> = {
     );
     const peers = new Peers(clients);
     const assembleias = new AssembleiaUseCases(peers);
+    const janela = {
+      aberturaDias: config.LANCES_ABERTURA_DIAS,
+      encerramentoDias: config.LANCES_ENCERRAMENTO_DIAS,
+    };
     return {
       assembleias,
-      lances: new LanceUseCases(peers),
+      lances: new LanceUseCases(peers, janela, clock),
       saga: new Saga(assembleias, peers, clock),
       agenda: new Agenda(assembleias, peers, config.AGENDAMENTO_HORIZONTE_DIAS),
-      janela: new JanelaUseCases({
-        aberturaDias: config.LANCES_ABERTURA_DIAS,
-        encerramentoDias: config.LANCES_ENCERRAMENTO_DIAS,
-      }),
+      janela: new JanelaUseCases(janela),
     };
   },
   routes: (router, context, deps) => routes(router, context, deps.assembleias, deps.lances),

@@ -108,6 +108,13 @@ test("the job opens and closes the lance windows as the clock moves, once, besid
   ]);
   expect(runs.map((r) => r.outcome)).toEqual(["succeeded", "succeeded"]);
   expect(await versoes()).toEqual(antes);
+  // Opened by hand the day before its assembleia (the cut-off), before the job runs: no lance.
+  const vespera = addGrupo(peers.state, { ...caixa, assembleia: "2026-12-11" });
+  expect((await sorteios.service.runJob(AGENDAMENTO_JOB)).outcome).toBe("succeeded");
+  const v = await of(vespera.grupo.id);
+  await assembleias.abrirLances({ id: v.id, version: v.version }, gerente);
+  expect((await of(vespera.grupo.id)).lancesEncerradosTime).toBeUndefined();
+  expect(await refused(lance(vespera))).toBe(Code.FailedPrecondition);
   // The manual one is still open; the operator closes it by hand.
   m = await of(manual.grupo.id);
   expect([m.status, m.lancesEncerradosTime]).toEqual([AssembleiaStatus.ABERTA_PARA_LANCES, undefined]);
