@@ -316,3 +316,16 @@ export function traceFields(): { trace_id?: string; span_id?: string } {
   if (!isSpanContextValid(spanContext)) return {};
   return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
 }
+
+/**
+ * `traceparent` of the active span (undefined when tracing is off): for outbox rows written
+ * without enqueueEvent (a bulk COPY), so their consumers continue the writer's trace.
+ */
+export function activeTraceparent(): string | undefined {
+  const active = context.active();
+  const span = trace.getSpan(active);
+  if (!span || !isSpanContextValid(span.spanContext())) return undefined;
+  const carrier: Record<string, string> = {};
+  propagator.inject(active, carrier, setter);
+  return carrier.traceparent;
+}

@@ -27,7 +27,13 @@ import {
   startTestService,
   type TestService,
 } from "../src/testing.ts";
-import { createTracing, disabledTracing, otlpTracesUrl, samplerFromEnv } from "../src/tracing.ts";
+import {
+  activeTraceparent,
+  createTracing,
+  disabledTracing,
+  otlpTracesUrl,
+  samplerFromEnv,
+} from "../src/tracing.ts";
 import { WidgetCriadoSchema, WidgetTocadoSchema } from "./gen/consorcio/platformtest/v1/widget_pb.js";
 import { WidgetService } from "./gen/consorcio/platformtest/v1/widget_service_pb.js";
 import { FAIL_AFTER_WRITE, POISON, widgetService } from "./widget-service.ts";
@@ -432,7 +438,10 @@ describe("tracing configuration", () => {
       }),
     });
     const tracing = createTracing({ service: "x", env: { TRACE_SLOW_MS: "20" }, logger: slowLogger });
-    await tracing.inSpan("fast", {}, async () => {});
+    expect(activeTraceparent()).toBeUndefined();
+    await tracing.inSpan("fast", {}, async (span) => {
+      expect(activeTraceparent()).toBe(`00-${span?.spanContext().traceId}-${span?.spanContext().spanId}-01`);
+    });
     await tracing.inSpan("slow", {}, async () => {
       await tracing.inSpan("inner", {}, () => new Promise((resolve) => setTimeout(resolve, 30)));
     });
