@@ -21,7 +21,7 @@ const COPIED = [
   PATHS.sql,
   "scripts/create-databases-sql.ts",
   PATHS.runbooks,
-  "third_party/schemas",
+  "schemas",
 ];
 
 const fixtures: string[] = [];

@@ -21,7 +21,7 @@
 // - observability: the Grafana dashboards (helm/consorcio/dashboards/, what scripts/dashboards.ts
 //   renders, one per service and an overview) validate against Grafana's dashboard schema, the
 //   alerts (helm/consorcio/rules/alerts.yaml) against the PrometheusRule CRD's schema (both in
-//   third_party/schemas/), each alert names a runbook heading of docs/runbooks.md, and the
+//   schemas/), each alert names a runbook heading of docs/runbooks.md, and the
 //   ServiceMonitor, PrometheusRule and dashboard templates sit behind their values switches;
 // - scripts/sql/create-databases.sql is what scripts/create-databases-sql.ts renders.
 //
@@ -67,8 +67,8 @@ export const PATHS = {
   dashboards: DASHBOARDS_DIR,
   alerts: "helm/consorcio/rules/alerts.yaml",
   runbooks: "docs/runbooks.md",
-  dashboardSchema: "third_party/schemas/grafana/dashboard.schema.json",
-  prometheusRuleSchema: "third_party/schemas/prometheus-operator/prometheusrule.schema.json",
+  dashboardSchema: "schemas/grafana/dashboard.schema.json",
+  prometheusRuleSchema: "schemas/prometheus-operator/prometheusrule.schema.json",
   sql: CREATE_DATABASES_SQL_PATH,
 } as const;
 
