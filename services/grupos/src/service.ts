@@ -1,4 +1,5 @@
 import { ConsorciadoService } from "@consorcio/gen/consorcio/consorciados/v1/consorciado_service_pb.js";
+import { CotaAderidaSchema, GrupoAtivadoSchema } from "@consorcio/gen/consorcio/grupos/v1/eventos_pb.js";
 import { CotaService, GrupoService } from "@consorcio/gen/consorcio/grupos/v1/grupo_service_pb.js";
 import type { ServiceDefinition } from "@consorcio/platform";
 import { z } from "zod";
@@ -26,7 +27,9 @@ export const service: ServiceDefinition<typeof env, Deps> = {
   env,
   entities,
   migrations,
-  async prepare({ logger }) {
+  async prepare({ logger, metrics }) {
+    metrics.countEvents(CotaAderidaSchema, "consorcio_adesoes_total", "Cotas aderidas.");
+    metrics.countEvents(GrupoAtivadoSchema, "consorcio_grupos_ativados_total", "Grupos ativados.");
     return { grupos: new Grupos(), cotas: new Cotas(logger) };
   },
   routes: (router, context, { grupos, cotas }) => routes(router, context, grupos, cotas),

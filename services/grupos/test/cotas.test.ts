@@ -57,6 +57,12 @@ describe("adesão", () => {
   test("200 concurrent adesões to a grupo of 100: cotas 1..100 exactly, 100 clean refusals", async () => {
     const grupoId = await novoGrupo(100);
     const consorciados = await Promise.all(Array.from({ length: 20 }, () => stack.novoConsorciado()));
+    // The domain counter on /metrics counts committed adesões only.
+    const adesoes = async () => {
+      const text = await (await fetch(`${stack.grupos.service.url}/metrics`)).text();
+      return Number(/^consorcio_adesoes_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    const before = await adesoes();
     const results = await Promise.allSettled(
       Array.from({ length: 200 }, (_, i) =>
         stack.cotaClient.aderirGrupo({ grupoId, consorciadoId: consorciados[i % 20] ?? "" }, opts),
@@ -83,6 +89,7 @@ describe("adesão", () => {
     expect(grupo?.cotasOcupadas).toBe(100);
     expect((await stack.grupoClient.listVagas({ grupoId }, opts)).totalVagas).toBe(0);
     expect((await stack.outbox(CotaAderidaSchema)).filter((e) => e.grupoId === grupoId)).toHaveLength(100);
+    expect(await adesoes()).toBe(before + 100);
   }, 60_000);
 
   test("CotaAderida carries what billing the first parcela needs", async () => {
