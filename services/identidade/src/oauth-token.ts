@@ -17,7 +17,7 @@ import {
   type ServiceContext,
 } from "@consorcio/platform";
 import { uuidv7 } from "uuidv7";
-import type { AuthFlows } from "./auth.ts";
+import type { AuthFlows } from "./app/auth.ts";
 
 export const TOKEN_PATH = "/v1/auth:token";
 const FORM = "application/x-www-form-urlencoded";
@@ -211,12 +211,18 @@ export function oauthTokenRoute({ tx, db, config, logger }: ServiceContext, auth
     const clientIp = clientAddress(headers, req.socket?.remoteAddress, config.TRUSTED_PROXY_HOPS);
     const refresh = request.grantType === "refresh_token";
     let result = RpcCode.OK;
+    // Answered only once the call's record is written, as the RPC's audit is: a client that got
+    // its answer finds the call audited.
+    let answer: Parameters<typeof send> = [500, {}];
+    const reply = (...args: Parameters<typeof send>) => {
+      answer = args;
+    };
     try {
       if (refresh) {
         const outcome = await tx.job(({ em }) => auth.refresh(em, request.refreshToken));
         if ("error" in outcome) throw outcome.error;
         const { accessToken, refreshToken, expiresIn } = outcome.ok;
-        send(200, {
+        reply(200, {
           access_token: accessToken,
           token_type: "Bearer",
           expires_in: expiresIn,
@@ -224,7 +230,7 @@ export function oauthTokenRoute({ tx, db, config, logger }: ServiceContext, auth
         });
       } else {
         const issued = await auth.clientToken(db.fork(), request, clientIp);
-        send(200, {
+        reply(200, {
           access_token: issued.accessToken,
           token_type: "Bearer",
           expires_in: issued.expiresIn,
@@ -235,7 +241,7 @@ export function oauthTokenRoute({ tx, db, config, logger }: ServiceContext, auth
       const refusal = fromAuthError(error, request.grantType);
       if (refusal.status >= 500) logger.error({ err: error }, "token request failed");
       result = refusal.code;
-      send(refusal.status, { error: refusal.error, error_description: refusal.message }, refusal.headers);
+      reply(refusal.status, { error: refusal.error, error_description: refusal.message }, refusal.headers);
     }
     // The record the Token (or Refresh) RPC's audit would have written.
     const method = AuthService.method[refresh ? "refresh" : "token"];
@@ -253,5 +259,6 @@ export function oauthTokenRoute({ tx, db, config, logger }: ServiceContext, auth
     await tx
       .job(async (uow) => void uow.publish(ChamadaRegistradaSchema, call))
       .catch((error) => logger.error({ err: error, method: call.method }, "audit record lost"));
+    send(...answer);
   };
 }

@@ -5,6 +5,8 @@ import { AuthService } from "@consorcio/gen/consorcio/identidade/v1/auth_service
 import {
   CreateUsuarioRequestSchema,
   CreateUsuarioResponseSchema,
+  DisableUsuarioRequestSchema,
+  DisableUsuarioResponseSchema,
   UnlockUsuarioRequestSchema,
   UnlockUsuarioResponseSchema,
   UpdateUsuarioRequestSchema,
@@ -18,9 +20,10 @@ import {
   type ServiceContext,
   UnauthenticatedError,
 } from "@consorcio/platform";
-import type { AuthFlows } from "./auth.ts";
-import type { KeyRing } from "./store/key-ring.ts";
-import * as usuarios from "./usuarios.ts";
+import type { AuthFlows } from "./app/auth.ts";
+import * as usuarios from "./app/usuarios.ts";
+import type { KeyRing } from "./crypto/key-ring.ts";
+import { kindName, roleNames, toMessage } from "./mapping.ts";
 
 /** Throws the outcome's error only after its transaction committed (failed logins must be counted). */
 function settle<T>(outcome: Outcome<T>): T {
@@ -80,24 +83,27 @@ export function routes(
   router.service(UsuarioService, {
     async createUsuario(req, context) {
       // Before the transaction: no connection is held while consorciados answers.
-      if (checkConsorciadoId) await usuarios.checkConsorciado(clients.get(ConsorciadoService, context), req);
+      const input = { ...req, kind: kindName(req.kind), roles: roleNames(req.roles) };
+      if (checkConsorciadoId)
+        await usuarios.checkConsorciado(clients.get(ConsorciadoService, context), input);
       return tx.idempotent(
         context,
         { schema: CreateUsuarioRequestSchema, message: req, requestId: req.requestId },
         CreateUsuarioResponseSchema,
-        async (uow) => ({
-          $typeName: CreateUsuarioResponseSchema.typeName,
-          ...(await usuarios.createUsuario(uow, req)),
-        }),
+        async (uow) => {
+          const { usuario, clientSecret } = await usuarios.createUsuario(uow, input);
+          return create(CreateUsuarioResponseSchema, { usuario: toMessage(usuario), clientSecret });
+        },
         // The client secret is shown once and never kept: a retry gets the account without it.
         { keep: (response) => ({ ...response, clientSecret: "" }), restore: async (kept) => kept },
       );
     },
     async getUsuario(req) {
-      return { usuario: await usuarios.getUsuario(db.fork(), req.id, clock.now()) };
+      return { usuario: toMessage(await usuarios.getUsuario(db.fork(), req.id, clock.now())) };
     },
     async listUsuarios(req) {
-      return usuarios.listUsuarios(db.fork(), req, clock.now());
+      const found = await usuarios.listUsuarios(db.fork(), { ...req, kind: kindName(req.kind) }, clock.now());
+      return { usuarios: found.usuarios.map(toMessage), nextPageToken: found.nextPageToken };
     },
     async updateUsuario(req, context) {
       return tx.idempotent(
@@ -106,22 +112,36 @@ export function routes(
         UpdateUsuarioResponseSchema,
         async ({ em }) =>
           create(UpdateUsuarioResponseSchema, {
-            usuario: await usuarios.updateUsuario(
-              em,
-              {
-                id: req.usuario?.id ?? "",
-                version: req.usuario?.version ?? 0,
-                roles: req.usuario?.roles ?? [],
-                scopes: req.usuario?.scopes ?? [],
-                paths: req.updateMask?.paths ?? [],
-              },
-              clock.now(),
+            usuario: toMessage(
+              await usuarios.updateUsuario(
+                em,
+                {
+                  id: req.usuario?.id ?? "",
+                  version: req.usuario?.version ?? 0,
+                  roles: roleNames(req.usuario?.roles ?? []),
+                  scopes: req.usuario?.scopes ?? [],
+                  paths: req.updateMask?.paths ?? [],
+                },
+                clock.now(),
+              ),
             ),
           }),
       );
     },
     async disableUsuario(req, context) {
-      return { usuario: await usuarios.disableUsuario(tx, context, revocations, req, clock.now()) };
+      const response = await tx.idempotent(
+        context,
+        { schema: DisableUsuarioRequestSchema, message: req, requestId: req.requestId },
+        DisableUsuarioResponseSchema,
+        async (uow) =>
+          create(DisableUsuarioResponseSchema, {
+            usuario: toMessage(await usuarios.disableUsuario(uow, req.id, clock.now())),
+          }),
+      );
+      // After commit, so a login that read the account before it is refused too; again for an
+      // account disabled already (harmless: it cannot have had tokens issued since).
+      await revocations.revoke(req.id);
+      return response;
     },
     async resetPassword(req, context) {
       return {
@@ -135,7 +155,7 @@ export function routes(
         UnlockUsuarioResponseSchema,
         async ({ em }) =>
           create(UnlockUsuarioResponseSchema, {
-            usuario: await usuarios.unlockUsuario(em, auth.throttle, req.id),
+            usuario: toMessage(await usuarios.unlockUsuario(em, auth.throttle, req.id)),
           }),
       );
     },

@@ -7,12 +7,12 @@ import { UniqueConstraintViolationException } from "@mikro-orm/core";
 import { uuidv7 } from "uuidv7";
 import { z } from "zod";
 import { migrations } from "../migrations/index.ts";
-import { AuthFlows, hashSecret } from "./auth.ts";
+import { AuthFlows, hashSecret } from "./app/auth.ts";
+import { provisionServiceAccounts, serviceAccountsSetting } from "./app/service-accounts.ts";
+import { KeyRing } from "./crypto/key-ring.ts";
 import { oauthTokenRoute, TOKEN_PATH } from "./oauth-token.ts";
 import { type IdentidadeDeps, routes } from "./routes.ts";
-import { provisionServiceAccounts, serviceAccountsSetting } from "./service-accounts.ts";
 import { entities, Usuario } from "./store/entities.ts";
-import { KeyRing } from "./store/key-ring.ts";
 
 const env = z.object({
   /** Seals signing keys and TOTP secrets at rest: 32 random bytes, base64. */

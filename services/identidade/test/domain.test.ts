@@ -8,7 +8,7 @@ import {
   rolesViolations,
 } from "../src/domain/accounts.ts";
 import { decideRefresh } from "../src/domain/refresh.ts";
-import { sourceOf } from "../src/login-throttle.ts";
+import { sourceOf } from "../src/domain/source.ts";
 
 const now = new Date("2026-11-28T12:00:00Z");
 const later = new Date(now.getTime() + 60_000);

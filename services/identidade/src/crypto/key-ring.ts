@@ -11,7 +11,7 @@ import {
   SignJWT,
 } from "jose";
 import { uuidv7 } from "uuidv7";
-import { SigningKey } from "./entities.ts";
+import { SigningKey } from "../store/entities.ts";
 
 const ALG = "EdDSA";
 type KeyLike = Awaited<ReturnType<typeof importJWK>>;

@@ -7,8 +7,8 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { verify } from "@node-rs/argon2";
 import { uuidv7 } from "uuidv7";
 import { z } from "zod";
+import { Usuario } from "../store/entities.ts";
 import { hashSecret } from "./auth.ts";
-import { Usuario } from "./store/entities.ts";
 
 /** `SERVICE_ACCOUNTS`: a JSON object from service name to its client secret. */
 export const serviceAccountsSetting = z

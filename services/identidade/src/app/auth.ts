@@ -1,13 +1,6 @@
 // Login, refresh, logout, client credentials and TOTP: the token side of identidade.
 import { randomBytes } from "node:crypto";
-import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import {
-  LoginBloqueadoSchema,
-  LoginFalhouSchema,
-  LoginFalhou_Reason as Reason,
-} from "@consorcio/gen/consorcio/identidade/v1/usuario_pb.js";
 import { RetryInfoSchema } from "@consorcio/gen/google/rpc/error_details_pb.js";
 import {
   type Cache,
@@ -28,11 +21,13 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { hash, verify } from "@node-rs/argon2";
 import { Secret, TOTP } from "otpauth";
 import { uuidv7 } from "uuidv7";
-import { grantedScopes, isClient, type ThrottlePolicy } from "./domain/accounts.ts";
-import { decideRefresh } from "./domain/refresh.ts";
+import type { KeyRing } from "../crypto/key-ring.ts";
+import { grantedScopes, isClient, type ThrottlePolicy } from "../domain/accounts.ts";
+import { decideRefresh } from "../domain/refresh.ts";
+import { type LoginFailureReason, mayObtainTokens, statusOf } from "../domain/usuario.ts";
+import { publishLoginBloqueado, publishLoginFalhou } from "../events/published.ts";
+import { RefreshToken, Usuario } from "../store/entities.ts";
 import { Throttle } from "./login-throttle.ts";
-import { RefreshToken, Usuario } from "./store/entities.ts";
-import type { KeyRing } from "./store/key-ring.ts";
 
 export interface AuthSettings {
   secretKey: Buffer;
@@ -120,52 +115,41 @@ export class AuthFlows {
   ): Promise<Outcome<Tokens>> {
     const { em } = uow;
     const username = normalizeUsername(input.username);
-    const fail = (reason: Reason, usuarioId: string, error: Error) => {
-      uow.publish(
-        LoginFalhouSchema,
-        create(LoginFalhouSchema, { usuarioId, reason, clientIp: input.clientIp ?? "" }),
-      );
+    const fail = (reason: LoginFailureReason, usuarioId: string, error: Error) => {
+      publishLoginFalhou(uow, { usuarioId, reason, clientIp: input.clientIp ?? "" });
       return { error };
     };
     const keys = this.throttle.keys(username, input.clientIp);
     const now = this.clock.now();
     const heldUntil = await this.throttle.heldUntil(em, keys, now);
-    if (heldUntil) return fail(Reason.LOCKED, "", heldBack(heldUntil, now));
+    if (heldUntil) return fail("LOCKED", "", heldBack(heldUntil, now));
     const usuario = await em.findOne(Usuario, { username });
     const person = usuario && !isClient(usuario.kind) ? usuario : undefined;
     const recordFailure = async () => {
       const { failures, heldUntil } = await this.throttle.recordFailure(em, keys, person?.id, now);
       if (person && heldUntil) {
         // For the account's owner and the administrators: someone is guessing.
-        uow.publish(
-          LoginBloqueadoSchema,
-          create(LoginBloqueadoSchema, {
-            usuarioId: person.id,
-            sourceKey: keys.sourceKey,
-            endTime: timestampFromDate(heldUntil),
-            failures,
-          }),
-        );
+        publishLoginBloqueado(uow, { usuarioId: person.id, sourceKey: keys.sourceKey, heldUntil, failures });
       }
     };
     const passwordOk = await verify(person?.secretHash ?? DUMMY_HASH, input.password);
     if (!person || !passwordOk) {
       await recordFailure();
-      return fail(Reason.BAD_CREDENTIALS, person?.id ?? "", new UnauthenticatedError(GENERIC_FAILURE));
+      return fail("BAD_CREDENTIALS", person?.id ?? "", new UnauthenticatedError(GENERIC_FAILURE));
     }
-    if (person.disabled)
-      return fail(Reason.DISABLED, person.id, new FailedPreconditionError("account disabled"));
+    if (!mayObtainTokens(statusOf(person)))
+      return fail("DISABLED", person.id, new FailedPreconditionError("account disabled"));
     if (person.totpSecret) {
       if (!input.totpCode && !input.recoveryCode) {
         return fail(
-          Reason.MFA_REQUIRED,
+          "MFA_REQUIRED",
           person.id,
           new FailedPreconditionError("MFA code required: send totp_code or recovery_code"),
         );
       }
       if (!this.checkSecondFactor(person, input.totpCode, input.recoveryCode)) {
         await recordFailure();
-        return fail(Reason.MFA_INVALID, person.id, new UnauthenticatedError("invalid MFA code"));
+        return fail("MFA_INVALID", person.id, new UnauthenticatedError("invalid MFA code"));
       }
     }
     await this.throttle.clear(em, keys);
@@ -229,7 +213,7 @@ export class AuthFlows {
     }
     if (decision !== "rotate") return invalid;
     const usuario = await em.findOne(Usuario, { id: current.usuarioId });
-    if (!usuario || usuario.disabled) {
+    if (!usuario || !mayObtainTokens(statusOf(usuario))) {
       await this.revokeFamily(em, current.familyId);
       return invalid;
     }
@@ -255,7 +239,7 @@ export class AuthFlows {
     const client = await em.findOne(Usuario, { username: normalizeUsername(input.clientId) });
     const eligible = client && isClient(client.kind) ? client : undefined;
     const secretOk = await verify(eligible?.secretHash ?? DUMMY_HASH, input.clientSecret);
-    if (!eligible || !secretOk || eligible.disabled)
+    if (!eligible || !secretOk || !mayObtainTokens(statusOf(eligible)))
       throw new UnauthenticatedError("invalid client credentials");
     const granted = grantedScopes(input.scope, eligible.scopes);
     if ("invalid" in granted) {

@@ -1,32 +1,13 @@
 // Failed logins counted per (username, source) in the database, so the throttle holds when
 // Redis is down. Usernames and addresses are kept only as keyed hashes.
 import { createHmac, hkdfSync } from "node:crypto";
-import { isIP } from "node:net";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { holdSeconds, type ThrottlePolicy } from "./domain/accounts.ts";
+import { holdSeconds, type ThrottlePolicy } from "../domain/accounts.ts";
+import { sourceOf } from "../domain/source.ts";
 
 export interface ThrottleKeys {
   userKey: string;
   sourceKey: string;
-}
-
-/** The part of an address one client controls: an IPv6 /64 belongs to one subscriber. */
-export function sourceOf(address: string | undefined): string {
-  if (!address) return "unknown";
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped?.[1]) return mapped[1];
-  if (isIP(address) !== 6) return address;
-  const [head = "", tail] = address.split("%")[0]?.split("::") ?? [];
-  const left = head ? head.split(":") : [];
-  const right = tail ? tail.split(":") : [];
-  const groups =
-    tail === undefined
-      ? left
-      : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
-  return `${groups
-    .slice(0, 4)
-    .map((group) => Number.parseInt(group, 16).toString(16))
-    .join(":")}::/64`;
 }
 
 export class Throttle {

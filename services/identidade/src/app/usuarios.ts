@@ -1,21 +1,7 @@
-// Account administration: create, read, list, update roles, disable, reset, unlock.
-import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { type Client, Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import type { Role } from "@consorcio/gen/consorcio/auth/v1/policy_pb.js";
+// Account administration: create, read, list, update roles, disable, reset, unlock. The use cases
+// take and return domain types; routes.ts and mapping.ts speak protobuf.
+import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import type { ConsorciadoService } from "@consorcio/gen/consorcio/consorciados/v1/consorciado_service_pb.js";
-import {
-  UsuarioCriadoSchema,
-  UsuarioDesativadoSchema,
-  UsuarioKind,
-  type Usuario as UsuarioMessage,
-  UsuarioSchema,
-} from "@consorcio/gen/consorcio/identidade/v1/usuario_pb.js";
-import {
-  type DisableUsuarioRequest,
-  DisableUsuarioRequestSchema,
-  DisableUsuarioResponseSchema,
-} from "@consorcio/gen/consorcio/identidade/v1/usuario_service_pb.js";
 import {
   AlreadyExistsError,
   ConflictError,
@@ -23,17 +9,12 @@ import {
   InvalidArgumentError,
   NotFoundError,
   page,
-  type Revocations,
   randomSecret,
-  roleFromName,
-  roleName,
-  type Transactions,
   type UnitOfWork,
 } from "@consorcio/platform";
 import type { InferEntity } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { uuidv7 } from "uuidv7";
-import { hashSecret, normalizeUsername } from "./auth.ts";
 import {
   accountViolations,
   isClient,
@@ -41,37 +22,31 @@ import {
   passwordViolations,
   type RoleName,
   rolesViolations,
-} from "./domain/accounts.ts";
+} from "../domain/accounts.ts";
+import { statusOf, transition, type Usuario as UsuarioView } from "../domain/usuario.ts";
+import { publish } from "../events/published.ts";
+import { LoginThrottle, RefreshToken, Usuario } from "../store/entities.ts";
+import { hashSecret, normalizeUsername } from "./auth.ts";
 import type { Throttle } from "./login-throttle.ts";
-import { LoginThrottle, RefreshToken, Usuario } from "./store/entities.ts";
 
 type UsuarioRow = InferEntity<typeof Usuario>;
 
-export function kindName(kind: UsuarioKind): Kind | undefined {
-  const name = UsuarioKind[kind];
-  return name === "UNSPECIFIED" ? undefined : (name as Kind | undefined);
-}
-
-export function roleNames(roles: readonly Role[]): RoleName[] {
-  return roles.map((role) => roleName(role) as RoleName);
-}
-
 /** `failures`: those of the sources held back now (0: none is, the account is not locked). */
-export function toMessage(usuario: UsuarioRow, failures = 0): UsuarioMessage {
-  return create(UsuarioSchema, {
+export function viewOf(usuario: UsuarioRow, failures = 0): UsuarioView {
+  return {
     id: usuario.id,
     username: usuario.username,
-    kind: UsuarioKind[usuario.kind as Kind],
-    roles: usuario.roles.flatMap((name: string) => roleFromName(name) ?? []),
-    consorciadoId: usuario.consorciadoId ?? "",
-    scopes: usuario.scopes,
-    disabled: usuario.disabled,
+    kind: usuario.kind,
+    roles: [...usuario.roles],
+    consorciadoId: usuario.consorciadoId ?? null,
+    scopes: [...usuario.scopes],
+    status: statusOf(usuario),
     locked: failures > 0,
     mfaEnabled: usuario.totpSecret !== null && usuario.totpSecret !== undefined,
-    createTime: timestampFromDate(usuario.createdAt),
-    updateTime: timestampFromDate(usuario.updatedAt),
+    createdAt: usuario.createdAt,
+    updatedAt: usuario.updatedAt,
     version: usuario.version,
-  });
+  };
 }
 
 /** Failures of the sources whose logins to the account are held back now. */
@@ -98,10 +73,10 @@ export async function load(em: EntityManager, id: string): Promise<UsuarioRow> {
  */
 export async function checkConsorciado(
   consorciados: Client<typeof ConsorciadoService>,
-  input: { kind: UsuarioKind; consorciadoId: string },
+  input: { kind: Kind | undefined; consorciadoId: string },
 ): Promise<void> {
   // A missing or misplaced id is reported by accountViolations.
-  if (input.kind !== UsuarioKind.CONSORCIADO || !input.consorciadoId) return;
+  if (input.kind !== "CONSORCIADO" || !input.consorciadoId) return;
   try {
     await consorciados.getConsorciado({ id: input.consorciadoId });
   } catch (error) {
@@ -120,20 +95,20 @@ export async function createUsuario(
   uow: UnitOfWork,
   input: {
     username: string;
-    kind: UsuarioKind;
-    roles: readonly Role[];
+    kind: Kind | undefined;
+    roles: readonly RoleName[];
     password: string;
     consorciadoId: string;
     scopes: readonly string[];
   },
-): Promise<{ usuario: UsuarioMessage; clientSecret: string }> {
-  const kind = kindName(input.kind);
+): Promise<{ usuario: UsuarioView; clientSecret: string }> {
+  const { kind } = input;
   if (!kind) throw new InvalidArgumentError([{ field: "kind", message: "required" }]);
   const username = normalizeUsername(input.username);
   const account = {
     username,
     kind,
-    roles: roleNames(input.roles),
+    roles: [...input.roles],
     password: input.password,
     consorciadoId: input.consorciadoId,
     scopes: input.scopes,
@@ -158,33 +133,27 @@ export async function createUsuario(
     recoveryCodes: [],
   });
   await uow.em.flush();
-  uow.publish(
-    UsuarioCriadoSchema,
-    create(UsuarioCriadoSchema, {
-      usuarioId: usuario.id,
-      kind: input.kind,
-      roles: [...input.roles],
-      consorciadoId: input.consorciadoId,
-    }),
-  );
-  return { usuario: toMessage(usuario), clientSecret };
+  publish(uow, usuario.id, [
+    { type: "UsuarioCriado", kind, roles: account.roles, consorciadoId: input.consorciadoId },
+  ]);
+  return { usuario: viewOf(usuario), clientSecret };
 }
 
-export async function getUsuario(em: EntityManager, id: string, now: Date): Promise<UsuarioMessage> {
+export async function getUsuario(em: EntityManager, id: string, now: Date): Promise<UsuarioView> {
   const usuario = await load(em, id);
-  return toMessage(usuario, await failuresOf(em, usuario.username, now));
+  return viewOf(usuario, await failuresOf(em, usuario.username, now));
 }
 
 const DEFAULT_PAGE_SIZE = 50;
 
 export async function listUsuarios(
   em: EntityManager,
-  input: { pageSize: number; pageToken: string; kind: UsuarioKind },
+  input: { pageSize: number; pageToken: string; kind: Kind | undefined },
   now: Date,
-): Promise<{ usuarios: UsuarioMessage[]; nextPageToken: string }> {
+): Promise<{ usuarios: UsuarioView[]; nextPageToken: string }> {
   const pageSize = input.pageSize || DEFAULT_PAGE_SIZE;
   const after = decodePageToken(input.pageToken);
-  const kind = kindName(input.kind);
+  const { kind } = input;
   const rows = await em.find(
     Usuario,
     { ...(after ? { id: { $gt: after } } : {}), ...(kind ? { kind } : {}) },
@@ -199,7 +168,7 @@ export async function listUsuarios(
   for (const row of held) {
     if (row.usuarioId) failures.set(row.usuarioId, (failures.get(row.usuarioId) ?? 0) + row.failures);
   }
-  return { usuarios: items.map((u) => toMessage(u, failures.get(u.id) ?? 0)), nextPageToken };
+  return { usuarios: items.map((u) => viewOf(u, failures.get(u.id) ?? 0)), nextPageToken };
 }
 
 const UPDATABLE = new Set(["roles", "scopes"]);
@@ -209,12 +178,12 @@ export async function updateUsuario(
   input: {
     id: string;
     version: number;
-    roles: readonly Role[];
+    roles: readonly RoleName[];
     scopes: readonly string[];
     paths: readonly string[];
   },
   now: Date,
-): Promise<UsuarioMessage> {
+): Promise<UsuarioView> {
   const unknown = input.paths.filter((path) => !UPDATABLE.has(path));
   if (input.paths.length === 0 || unknown.length > 0) {
     throw new InvalidArgumentError([
@@ -225,7 +194,7 @@ export async function updateUsuario(
   if (usuario.version !== input.version)
     throw new ConflictError("usuario changed since it was read: reload and retry");
   if (input.paths.includes("roles")) {
-    const roles = roleNames(input.roles);
+    const roles = [...input.roles];
     const violations = [
       ...rolesViolations(usuario.kind, roles),
       ...(roles.length === 0 ? [{ field: "roles", message: "at least one" }] : []),
@@ -240,7 +209,7 @@ export async function updateUsuario(
     usuario.scopes = [...new Set(input.scopes)];
   }
   await em.flush();
-  return toMessage(usuario, await failuresOf(em, usuario.username, now));
+  return viewOf(usuario, await failuresOf(em, usuario.username, now));
 }
 
 export async function revokeAllRefreshTokens(em: EntityManager, usuarioId: string): Promise<void> {
@@ -248,40 +217,20 @@ export async function revokeAllRefreshTokens(em: EntityManager, usuarioId: strin
 }
 
 /**
- * Disables the account: its refresh tokens are revoked with it and, once that
- * committed, every service refuses its access tokens within seconds (the shared
- * revocation entry, and `UsuarioDesativado` for a service that cannot read it).
+ * Disables the account: its refresh tokens are revoked with it. Once that committed, the caller
+ * revokes its access tokens everywhere (the shared revocation entry; `UsuarioDesativado` for a
+ * service that cannot read it).
  */
-export async function disableUsuario(
-  tx: Transactions,
-  context: HandlerContext,
-  revocations: Revocations,
-  request: DisableUsuarioRequest,
-  now: Date,
-): Promise<UsuarioMessage> {
-  const { id } = request;
-  const { usuario: disabled } = await tx.idempotent(
-    context,
-    { schema: DisableUsuarioRequestSchema, message: request, requestId: request.requestId },
-    DisableUsuarioResponseSchema,
-    async (uow) => {
-      const usuario = await load(uow.em, id);
-      if (!usuario.disabled) {
-        usuario.disabled = true;
-        await revokeAllRefreshTokens(uow.em, id);
-        uow.publish(UsuarioDesativadoSchema, create(UsuarioDesativadoSchema, { usuarioId: id }));
-      }
-      await uow.em.flush();
-      return create(DisableUsuarioResponseSchema, {
-        usuario: toMessage(usuario, await failuresOf(uow.em, usuario.username, now)),
-      });
-    },
-  );
-  // After commit, so a login that read the account before it is refused too; again for an
-  // account disabled already (harmless: it cannot have had tokens issued since).
-  await revocations.revoke(id);
-  if (!disabled) throw new NotFoundError(`usuario ${id} not found`);
-  return disabled;
+export async function disableUsuario(uow: UnitOfWork, id: string, now: Date): Promise<UsuarioView> {
+  const usuario = await load(uow.em, id);
+  const next = transition(statusOf(usuario), "DISABLE");
+  if (next.to !== statusOf(usuario)) {
+    usuario.disabled = next.to === "DESATIVADO";
+    await revokeAllRefreshTokens(uow.em, id);
+    publish(uow, id, next.emits);
+  }
+  await uow.em.flush();
+  return viewOf(usuario, await failuresOf(uow.em, usuario.username, now));
 }
 
 export async function resetPassword(em: EntityManager, id: string, newPassword: string): Promise<string> {
@@ -298,12 +247,8 @@ export async function resetPassword(em: EntityManager, id: string, newPassword: 
   return clientSecret;
 }
 
-export async function unlockUsuario(
-  em: EntityManager,
-  throttle: Throttle,
-  id: string,
-): Promise<UsuarioMessage> {
+export async function unlockUsuario(em: EntityManager, throttle: Throttle, id: string): Promise<UsuarioView> {
   const usuario = await load(em, id);
   await throttle.unlock(em, usuario);
-  return toMessage(usuario, 0);
+  return viewOf(usuario, 0);
 }
