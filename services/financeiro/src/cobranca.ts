@@ -3,18 +3,13 @@
 // `COPY parcela FROM STDIN` in the unit of work's transaction, never one INSERT per parcela,
 // under a per-grupo lock.
 // Unique (cota, competência) makes a second run create nothing.
-
-import { create } from "@bufbuild/protobuf";
 import { type CivilDate, civilDate, Dec } from "@consorcio/domain";
-import { ParcelaGeradaSchema } from "@consorcio/gen/consorcio/financeiro/v1/eventos_pb.js";
-import { ParcelaTipo } from "@consorcio/gen/consorcio/financeiro/v1/parcela_pb.js";
 import { NotFoundError } from "@consorcio/platform";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { uuidv7 } from "uuidv7";
 import type { GeradorDocumentos } from "./documentos.ts";
 import { computeParcela, type Percentuais, percentuaisDoPlano, type ValoresParcela } from "./domain/plano.ts";
-import { civilFromDb, competenciaOf, monthsBetween, parseCompetencia, protoFromCivil } from "./mapping.ts";
-import { enqueueMany } from "./store/outbox-bulk.ts";
+import { civilFromDb, competenciaOf, monthsBetween, parseCompetencia } from "./mapping.ts";
 import { findGrupo, type GrupoRecord } from "./store/projecao.ts";
 import { bulk, copyIn, copyText } from "./store/sql.ts";
 
@@ -252,13 +247,17 @@ export interface ResultadoCobranca {
   vencimento: CivilDate;
 }
 
-/** Bills every billable cota of the grupo for the competência; a second run creates nothing. */
+/**
+ * Bills every billable cota of the grupo for the competência; a second run creates nothing. The
+ * batch is one CobrancaGerada (routes.ts), not a ParcelaGerada per parcela: the outbox relay
+ * publishes a few hundred messages a second, so a million-cota billing would put every other
+ * financeiro event (PagamentoRealizado, CotaExcluida…) behind a backlog of an hour.
+ */
 export async function gerarCobranca(
   em: EntityManager,
   grupoId: string,
   competenciaText: string,
   documentos: GeradorDocumentos,
-  headers: Record<string, string> = { actor: "system" },
   chunk = CHUNK,
 ): Promise<ResultadoCobranca> {
   const competencia = parseCompetencia(competenciaText);
@@ -270,7 +269,6 @@ export async function gerarCobranca(
   ]);
   const plano = planoDoGrupo(grupo);
   const vencimento = vencimentoDa(competencia, grupo.diaVencimento);
-  const vencimentoProto = protoFromCivil(vencimento);
   let cursor = "00000000-0000-0000-0000-000000000000";
   let geradas = 0;
   let faturaveis = 0;
@@ -320,23 +318,6 @@ export async function gerarCobranca(
         for (let i = 0; i < novas.length; i += LOTE)
           await sink(parcelaCopyLines(novas.slice(i, i + LOTE), seqs.slice(i, i + LOTE), documentos));
       });
-    // One ParcelaGerada per parcela, set-based too (one COPY into the outbox per chunk).
-    await enqueueMany(
-      em,
-      ParcelaGeradaSchema,
-      novas.map((p) =>
-        create(ParcelaGeradaSchema, {
-          parcelaId: p.id,
-          cotaId: p.cotaId,
-          grupoId,
-          competencia: competenciaText,
-          tipo: ParcelaTipo.MENSAL,
-          vencimento: vencimentoProto,
-          valorCentavos: p.valores.totalCentavos,
-        }),
-      ),
-      headers,
-    );
     if (cotas.length < chunk) break;
   }
   return { geradas, existentes: faturaveis - geradas, vencimento };

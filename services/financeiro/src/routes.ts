@@ -78,9 +78,7 @@ export function routes(router: ConnectRouter, context: ServiceContext, deps: Dep
         { schema: GenerateCobrancaRequestSchema, message: req, requestId: req.requestId },
         GenerateCobrancaResponseSchema,
         async (uow) => {
-          const r = await gerarCobranca(uow.em, req.grupoId, req.competencia, deps.documentos, {
-            actor: actorOf(ctx),
-          });
+          const r = await gerarCobranca(uow.em, req.grupoId, req.competencia, deps.documentos);
           if (r.geradas > 0)
             uow.publish(
               CobrancaGeradaSchema,
