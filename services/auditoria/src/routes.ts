@@ -2,8 +2,9 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { AuditoriaService } from "@consorcio/gen/consorcio/auditoria/v1/auditoria_service_pb.js";
 import { decodeCursor, encodeCursor, type ServiceContext } from "@consorcio/platform";
-import * as auditLog from "./audit-log.ts";
+import * as auditLog from "./app/audit-log.ts";
 import { concurrencyLimit } from "./limit.ts";
+import { toMessage } from "./mapping.ts";
 
 /** Reads of the log running at once; each holds up to a batch of records (audit-log.ts). */
 const READS_AT_ONCE = 2;
@@ -25,7 +26,7 @@ export function routes(router: ConnectRouter, { db }: ServiceContext): void {
           }),
         signal,
       );
-      return { records, nextPageToken: encodeCursor(nextPageToken) };
+      return { records: records.map(toMessage), nextPageToken: encodeCursor(nextPageToken) };
     },
     async verifyChain(req, { signal }) {
       const result = await reads(

@@ -4,9 +4,9 @@ import type { ServiceDefinition } from "@consorcio/platform";
 import { z } from "zod";
 import { migrations } from "../migrations/index.ts";
 import { auditConsumer } from "./events/consumer.ts";
+import { loadContractRegistry } from "./events/registry.ts";
 import { routes } from "./routes.ts";
 import { entities } from "./store/entities.ts";
-import { loadContractRegistry } from "./store/registry.ts";
 
 const env = z.object({
   /** The queue bound to every event (`#`). */

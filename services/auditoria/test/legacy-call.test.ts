@@ -5,7 +5,7 @@ import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { ChamadaRegistradaSchema } from "@consorcio/gen/consorcio/platform/v1/chamada_pb.js";
 import { Code as RpcCode } from "@consorcio/gen/google/rpc/code_pb.js";
 import { expect, describe as suite, test } from "vitest";
-import { decodeCall, describe } from "../src/audit-log.ts";
+import { decodeCall, describe } from "../src/app/audit-log.ts";
 
 /** A record as the platform published it with `string result = 8`. */
 function legacyCall(result: string): Uint8Array {

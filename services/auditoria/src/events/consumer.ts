@@ -1,6 +1,6 @@
 import type { Registry } from "@bufbuild/protobuf";
 import type { ConsumerDefinition } from "@consorcio/platform";
-import { append, describe } from "../audit-log.ts";
+import { append, describe } from "../app/audit-log.ts";
 
 /**
  * Every event on the bus, and the platform's call records, become chained audit records,

@@ -1,13 +1,8 @@
-// Appending to, reading and verifying the audit log.
-import { create, fromBinary, type Registry, toJsonString } from "@bufbuild/protobuf";
+// Appending to, reading and verifying the audit log: the use cases, on the domain's records
+// (mapping.ts makes them AuditRecord messages).
+import { fromBinary, type Registry, toJsonString } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import {
-  type AuditRecord,
-  AuditRecordSchema,
-  RecordKind,
-} from "@consorcio/gen/consorcio/auditoria/v1/auditoria_pb.js";
 import {
   type ChamadaRegistrada,
   ChamadaRegistradaSchema,
@@ -21,8 +16,8 @@ import {
   type StoredRecord,
   type Verification,
   verifyChain,
-} from "./domain/chain.ts";
-import { AuditRecordRow } from "./store/entities.ts";
+} from "../domain/chain.ts";
+import { AuditRecordRow } from "../store/entities.ts";
 
 const STORED_TEXT_MAX = 256;
 
@@ -133,22 +128,6 @@ export async function append(
   ]);
 }
 
-export function toMessage(record: StoredRecord): AuditRecord {
-  return create(AuditRecordSchema, {
-    seq: BigInt(record.seq),
-    kind: record.kind === "CALL" ? RecordKind.CALL : RecordKind.EVENT,
-    type: record.type,
-    messageId: record.messageId,
-    subject: record.subject,
-    actor: record.actor,
-    eventTime: timestampFromDate(new Date(record.occurredAt)),
-    createTime: timestampFromDate(new Date(record.recordedAt)),
-    payloadJson: record.payloadJson,
-    previousHash: record.previousHash,
-    hash: record.hash,
-  });
-}
-
 /**
  * Text held at once by a page or a verification batch, at most (a single record may be larger):
  * records are counted in rows by the callers, but a row can carry a payload of megabytes.
@@ -224,7 +203,7 @@ export async function list(
     from?: Date;
     to?: Date;
   },
-): Promise<{ records: AuditRecord[]; nextPageToken: string }> {
+): Promise<{ records: StoredRecord[]; nextPageToken: string }> {
   const conditions: string[] = [];
   const params: unknown[] = [];
   if (input.pageToken) {
@@ -253,7 +232,7 @@ export async function list(
   }
   // A page may hold fewer than page_size records when they are large; the token goes on.
   const { records, more } = await readRecords(em, conditions, params, input.pageSize || 100);
-  return { records: records.map(toMessage), nextPageToken: more ? (records.at(-1)?.seq ?? "") : "" };
+  return { records, nextPageToken: more ? (records.at(-1)?.seq ?? "") : "" };
 }
 
 /**
