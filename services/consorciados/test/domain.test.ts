@@ -8,6 +8,7 @@ import {
   dadosViolations,
   nomePrefixes,
   normalizeNome,
+  STAFF_UPDATABLE,
 } from "../src/domain/consorciado.ts";
 import { cnpjViolation, cpfViolation, normalizeDocumento } from "../src/domain/documentos.ts";
 
@@ -112,6 +113,45 @@ describe("LGPD", () => {
     const next = applyMask(base, incoming, ["email"]);
     expect(next).toEqual({ ...base, email: "novo@example.com" });
     expect(applyMask(base, incoming, ["pf.nome"]).pf).toEqual({ cpf: "52998224725", nome: "Outro Nome" });
+  });
+  test("a mask of any staff paths takes exactly those from the request, and keeps CPF and kind", () => {
+    const incoming: DadosPessoais = {
+      tipo: "JURIDICA",
+      pf: { cpf: "00000000000", nome: "Outro Nome", dataNascimento: { year: 1990, month: 1, day: 2 } },
+      email: "novo@example.com",
+      telefones: ["11888880000"],
+      chavePix: "chave",
+      pep: true,
+      ocultarNome: true,
+      endereco: {
+        cep: "01310100",
+        logradouro: "Rua Nova",
+        numero: "1",
+        complemento: "",
+        bairro: "",
+        municipio: "São Paulo",
+        uf: "SP",
+      },
+    };
+    fc.assert(
+      fc.property(fc.subarray([...STAFF_UPDATABLE]), (paths) => {
+        const next = applyMask(base, incoming, paths);
+        expect(next.tipo).toBe(base.tipo);
+        expect(next.pf?.cpf).toBe(base.pf?.cpf);
+        const taken = (path: string) => paths.includes(path);
+        expect(next.email).toBe(taken("email") ? incoming.email : base.email);
+        expect(next.telefones).toEqual(taken("telefones") ? incoming.telefones : base.telefones);
+        expect(next.chavePix).toBe(taken("chave_pix") ? incoming.chavePix : base.chavePix);
+        expect(next.pep).toBe(taken("pep") ? incoming.pep : base.pep);
+        expect(next.ocultarNome).toBe(taken("ocultar_nome") ? incoming.ocultarNome : base.ocultarNome);
+        expect(next.endereco).toEqual(taken("endereco") ? incoming.endereco : base.endereco);
+        expect(next.pf?.nome).toBe(taken("pf.nome") ? incoming.pf?.nome : base.pf?.nome);
+        // A PF has no PJ fields to take, whatever the mask names.
+        expect(next.pj).toBeUndefined();
+        // The current record is never changed in place.
+        expect(base.email).toBe("maria@example.com");
+      }),
+    );
   });
   test("a PF needs its CPF and name; a PJ its CNPJ and representative", () => {
     expect(dadosViolations(base)).toEqual([]);
