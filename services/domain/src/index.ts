@@ -1,2 +1,3 @@
 export * from "./calendario.ts";
 export * from "./dinheiro.ts";
+export * from "./restituicao.ts";

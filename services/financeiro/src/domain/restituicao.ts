@@ -1,6 +1,6 @@
 // Restituição to an excluded cota (DOMAIN.md §3, Lei art. 30) and the refund of a withdrawal
 // within 7 days of adesão (CDC art. 49).
-import { type CivilDate, Dec, daysBetween, percentOf } from "@consorcio/domain";
+import { type CivilDate, Dec, daysBetween, restituicaoBruta } from "@consorcio/domain";
 import { requireInput } from "./erros.ts";
 
 export const PRAZO_DESISTENCIA_DIAS = 7;
@@ -47,8 +47,11 @@ export function calculateRestituicao(input: RestituicaoInput): Restituicao {
     "must be in 0..100",
   );
   requireInput(rendimentoCentavos >= 0n, "rendimentoCentavos", "valor.non_negative", "must be ≥ 0");
-  const brutoCentavos = percentOf(input.precoAssembleiaCentavos, fc);
-  const penalidadeCentavos = percentOf(brutoCentavos, penalidade);
+  const { brutoCentavos, penalidadeCentavos } = restituicaoBruta(
+    input.precoAssembleiaCentavos,
+    fc,
+    penalidade,
+  );
   return {
     brutoCentavos,
     penalidadeCentavos,

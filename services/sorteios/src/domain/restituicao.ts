@@ -1,10 +1,10 @@
 // What an excluded cota gets back if drawn for restitution, computed from what financeiro lets a
 // service read (its parcelas), so the apuração knows the amount without booking it: financeiro
 // books it (CalculateRestituicao, from ContemplacaoProcessada) only for the cota the money rule
-// contemplates. Mirrors financeiro's rule (Lei art. 30): % of the FC paid (each parcela's FC
-// percentage times the share of it paid, capped at 100) × the price at the assembleia, less the
-// contractual penalty on that gross amount. Pure.
-import { Dec, percentOf } from "@consorcio/domain";
+// contemplates. The amount is @consorcio/domain's restituicaoBruta, the rule financeiro books with,
+// over the % of the FC paid (each parcela's FC percentage times the share of it paid, capped at 100).
+// Pure.
+import { Dec, restituicaoBruta } from "@consorcio/domain";
 
 export interface ParcelaPaga {
   /** The FC percentage of the bem the parcela stands for, decimal string. */
@@ -30,6 +30,10 @@ export function valorRestituicao(input: {
   /** % of the gross amount, decimal string ("" is 0). */
   penalidadePercentual: string;
 }): bigint {
-  const bruto = percentOf(input.precoCentavos, fundoComumPagoPercentual(input.parcelas));
-  return bruto - percentOf(bruto, new Dec(input.penalidadePercentual || "0"));
+  const { brutoCentavos, penalidadeCentavos } = restituicaoBruta(
+    input.precoCentavos,
+    fundoComumPagoPercentual(input.parcelas),
+    new Dec(input.penalidadePercentual || "0"),
+  );
+  return brutoCentavos - penalidadeCentavos;
 }
